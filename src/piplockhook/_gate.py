@@ -1,0 +1,88 @@
+"""Startup gate, run from ``piplockhook.pth`` (or ``piplockhook.start``).
+
+Don't import costly modules here: on Python 3.15+ this module is imported by
+every Python process of the environment. Only ``sys`` and ``os`` (already
+loaded by ``site``) are used, and nothing else of piplockhook is imported
+unless this process is pip.
+"""
+
+import os
+import sys
+
+OFF_WORDS = ("0", "off", "false", "no")
+ON_WORDS = ("1", "on", "true", "yes")
+# The environment's default is "on"; ``piplockhook disable`` writes this file
+# beside the .pth (site-packages) to make it "off" (PIPLOCKHOOK=1 opts back in).
+DISABLED_MARKER = "piplockhook.disabled"
+
+_started = False
+
+
+def _basename(path: str) -> str:
+    name = path.replace("\\", "/").rpartition("/")[2]
+    return name[:-4] if name.lower().endswith(".exe") else name
+
+
+def _command_line() -> list:
+    orig = getattr(sys, "orig_argv", None)  # 3.10+
+    if orig is not None:
+        return list(orig)
+    try:  # 3.9: the kernel's copy of the command line (Linux)
+        with open("/proc/self/cmdline", "rb") as f:
+            return [os.fsdecode(a) for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return []
+
+
+def _module_of_dash_m(argv: list, cmdline: list) -> str:
+    # While site runs, `python -m MOD args` shows sys.argv == ['-m', 'args'...]:
+    # the token before the script arguments is MOD, '-mMOD' or '-ImMOD'.
+    if len(cmdline) < len(argv):
+        return ""
+    token = cmdline[len(cmdline) - len(argv)]
+    if token.startswith("-"):
+        token = token[token.find("m") + 1 :]
+    return token
+
+
+def is_pip_starting(argv: list, cmdline: list) -> bool:
+    """Is this process pip: ``pip``, ``pip3``, ``pip3.N``, ``python -m pip``
+    (and ``pip.*``) or pip's own ``__pip-runner__.py``?"""
+    if not argv:
+        return False
+    if argv[0] == "-m":
+        module = _module_of_dash_m(argv, cmdline)
+        return module == "pip" or module.startswith("pip.")
+    name = _basename(argv[0])
+    if name in ("pip", "pip3", "__pip-runner__.py"):
+        return True
+    return name.startswith("pip3.") and name[5:].isdigit()
+
+
+def default_enabled() -> bool:
+    """The environment's default, set by ``piplockhook enable/disable``."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return not os.path.exists(os.path.join(here, DISABLED_MARKER))
+
+
+def start() -> None:
+    """Patch pip if this process is pip and the hook is on. Never raises."""
+    global _started
+    if _started:  # CPython runs .pth lines twice in venvs (cpython#75723)
+        return
+    _started = True
+    try:
+        argv = sys.argv
+        if not is_pip_starting(argv, _command_line() if argv[:1] == ["-m"] else []):
+            return
+        word = os.environ.get("PIPLOCKHOOK", "").strip().lower()
+        if word in OFF_WORDS or (not word and not default_enabled()):
+            return
+        # Any other word, valid or not, goes on: a bad value is reported when
+        # pip's command starts (a .pth line cannot exit cleanly).
+        from piplockhook import patches
+
+        patches.install()
+    except Exception as exc:  # never break a Python start
+        if os.environ.get("PIPLOCKHOOK_DEBUG"):
+            sys.stderr.write(f"piplockhook: not active: {exc!r}\n")

@@ -1,0 +1,70 @@
+"""LockFileEx: shared/exclusive byte-range lock on the first byte of the file."""
+
+from __future__ import annotations
+
+import ctypes
+import msvcrt
+import os
+import time
+from ctypes import wintypes
+
+_LOCKFILE_FAIL_IMMEDIATELY = 0x1
+_LOCKFILE_EXCLUSIVE_LOCK = 0x2
+_ERROR_LOCK_VIOLATION = 33
+_ERROR_IO_PENDING = 997
+
+
+class _OVERLAPPED(ctypes.Structure):
+    _fields_ = [
+        ("Internal", ctypes.c_void_p),
+        ("InternalHigh", ctypes.c_void_p),
+        ("Offset", wintypes.DWORD),
+        ("OffsetHigh", wintypes.DWORD),
+        ("hEvent", wintypes.HANDLE),
+    ]
+
+
+_kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+_LockFileEx = _kernel32.LockFileEx
+_LockFileEx.argtypes = [
+    wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD,
+    ctypes.POINTER(_OVERLAPPED),
+]
+_LockFileEx.restype = wintypes.BOOL
+_UnlockFileEx = _kernel32.UnlockFileEx
+_UnlockFileEx.argtypes = [
+    wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD,
+    ctypes.POINTER(_OVERLAPPED),
+]
+_UnlockFileEx.restype = wintypes.BOOL
+
+
+def open_lock_file(path: str, create: bool) -> int:
+    flags = os.O_RDWR | os.O_NOINHERIT | (os.O_CREAT if create else 0)
+    try:
+        return os.open(path, flags, 0o666)
+    except PermissionError:
+        return os.open(path, os.O_RDONLY | os.O_NOINHERIT)
+
+
+def _call(fd: int, flags: int) -> bool:
+    ok = _LockFileEx(msvcrt.get_osfhandle(fd), flags, 0, 1, 0, ctypes.byref(_OVERLAPPED()))
+    if ok:
+        return True
+    if ctypes.get_last_error() in (_ERROR_LOCK_VIOLATION, _ERROR_IO_PENDING):
+        return False
+    raise ctypes.WinError(ctypes.get_last_error())
+
+
+def try_lock(fd: int, exclusive: bool) -> bool:
+    return _call(fd, _LOCKFILE_FAIL_IMMEDIATELY | (_LOCKFILE_EXCLUSIVE_LOCK if exclusive else 0))
+
+
+def lock(fd: int, exclusive: bool) -> None:
+    # Poll rather than block, so that Ctrl-C still reaches Python.
+    while not try_lock(fd, exclusive):
+        time.sleep(0.02)
+
+
+def unlock(fd: int) -> None:
+    _UnlockFileEx(msvcrt.get_osfhandle(fd), 0, 1, 0, ctypes.byref(_OVERLAPPED()))

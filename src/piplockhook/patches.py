@@ -1,0 +1,241 @@
+"""What piplockhook changes in a pip process, installed by the startup gate.
+
+Only ``pip._internal.*`` modules are patched, through wrapt post-import hooks
+(a hook on ``pip`` or ``pip.__main__`` misses ``python -m pip`` and pip's
+``__pip-runner__.py``):
+
+* ``Command.main``: validates the configuration (bad values end pip with
+  status 2) and wraps this command's ``run`` with its lock, so waiting happens
+  inside pip's own error handling (Ctrl-C, timeouts give pip's messages).
+* ``install_given_reqs``: where ``pip install`` starts changing files, it moves
+  from the shared to the exclusive lock and re-checks what is installed now.
+* Fallback: if an internal is missing (a pip we do not know), lock more, never
+  less: the whole install exclusive, or pip's whole entry point exclusive.
+
+Everything the wrappers need is imported here, before pip runs: pip 26.3
+blocks every import once installing starts, and an upgrade of piplockhook
+removes our files while the lock is held.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any, Callable, List, Optional
+
+import wrapt
+
+from piplockhook import config as _config
+from piplockhook import locations
+from piplockhook import policy as _policy
+from piplockhook.lock import EnvironmentLock, LockError, LockTimeout
+from piplockhook.report import Reporter, error_line
+
+_patched = {"Command.main": False, "install_given_reqs": False}
+_said_fallback: set = set()
+_runs: List["CommandRun"] = []  # the pip commands running in this process, innermost last
+_CommandError: Any = RuntimeError  # pip's CommandError once pip is imported
+_get_default_environment: Optional[Callable[[], Any]] = None
+_install_given_reqs_signature: Optional[inspect.Signature] = None
+
+
+def install() -> None:
+    """Register the post-import hooks (idempotent through the gate)."""
+    wrapt.register_post_import_hook(_patch_base_command, "pip._internal.cli.base_command")
+    wrapt.register_post_import_hook(_patch_req, "pip._internal.req")
+    wrapt.register_post_import_hook(_patch_cli_main, "pip._internal.cli.main")
+
+
+def _fallback(reporter: Reporter, what: str) -> None:
+    if what not in _said_fallback:
+        _said_fallback.add(what)
+        reporter.debug("fallback", _policy.EXCLUSIVE, "", f"pip internal not found: {what}; locking more")
+
+
+# -- the hooks: each one catches everything, a failed patch must not break pip
+
+
+def _patch_base_command(module: Any) -> None:
+    global _CommandError
+    try:
+        from pip._internal.exceptions import CommandError
+
+        _CommandError = CommandError
+        wrapt.wrap_function_wrapper(module, "Command.main", _command_main)
+        _patched["Command.main"] = True
+    except Exception:
+        pass
+
+
+def _patch_req(module: Any) -> None:
+    global _get_default_environment, _install_given_reqs_signature
+    try:
+        from pip._internal.metadata import get_default_environment
+
+        _get_default_environment = get_default_environment
+        _install_given_reqs_signature = inspect.signature(module.install_given_reqs)
+        wrapt.wrap_function_wrapper(module, "install_given_reqs", _install_given_reqs)
+        _patched["install_given_reqs"] = True
+    except Exception:
+        pass
+
+
+def _patch_cli_main(module: Any) -> None:
+    try:
+        import pip._internal.cli.base_command  # noqa: F401  (runs its hook first)
+    except Exception:
+        pass
+    if _patched["Command.main"]:
+        return
+    entry = "_main" if hasattr(module, "_main") else "main"  # 26.3: cli()/main() -> _main()
+    try:
+        wrapt.wrap_function_wrapper(module, entry, _whole_pip_exclusive)
+    except Exception:
+        pass
+
+
+# -- the wrappers
+
+
+def _command_main(wrapped, instance, args, kwargs):
+    try:
+        cfg = _config.load()
+    except _config.ConfigError as exc:
+        error_line(str(exc))
+        return _config.EXIT_BAD_CONFIG
+    if not cfg.enabled:
+        return wrapped(*args, **kwargs)
+    reporter = Reporter(cfg.debug)
+    name = getattr(instance, "name", "")
+
+    def run_with_lock(run, _instance, run_args, run_kwargs):
+        return _command_run(name, cfg, reporter, run, run_args, run_kwargs)
+
+    # Wrap this command object's run(), whatever its class: commands pip adds
+    # later are locked too (shared), without a patch per command.
+    instance.run = wrapt.FunctionWrapper(instance.run, run_with_lock)
+    return wrapped(*args, **kwargs)
+
+
+class CommandRun:
+    """One pip command running under its lock."""
+
+    def __init__(self, options: Any, policy: _policy.Policy, lock: EnvironmentLock) -> None:
+        self.options = options
+        self.policy = policy
+        self.lock = lock
+
+    def take(self, mode: str) -> None:
+        try:
+            self.lock.acquire(mode)
+        except (LockTimeout, LockError) as exc:
+            raise _CommandError(f"piplockhook: {exc}") from None
+        except Exception as exc:  # an OS we did not foresee: warn, never break pip
+            self.lock.reporter.warning(f"could not lock {self.lock.path} ({exc!r}); running unlocked")
+
+    def start_writing(self, requirements: list, use_user_site: bool) -> None:
+        """Shared -> exclusive, then look again at what is installed now."""
+        if self.policy.write is None or self.lock.mode == self.policy.write:
+            return
+        self.take(self.policy.write)
+        if not (getattr(self.options, "ignore_installed", False) or getattr(self.options, "target_dir", None)):
+            _recheck_installed(requirements, use_user_site, self.lock.reporter)
+
+
+def _command_run(name: str, cfg: _config.Config, reporter: Reporter, run, args, kwargs):
+    options = args[0] if args else kwargs.get("options")
+    dry_run = bool(getattr(options, "dry_run", False))
+    can_escalate = _patched["install_given_reqs"]
+    policy = _policy.policy_for(name, dry_run=dry_run, can_escalate=can_escalate)
+    if policy.run is None:
+        return run(*args, **kwargs)
+    if not can_escalate and name in _policy.COMMAND_LOCKS and _policy.COMMAND_LOCKS[name].write:
+        _fallback(reporter, "pip._internal.req.install_given_reqs")
+    where = locations.lock_for_options(options, cfg.lockfile)
+    lock = EnvironmentLock(
+        where.path,
+        environment=where.environment,
+        reporter=reporter,
+        timeout=cfg.timeout,
+        create=not dry_run,  # --dry-run writes nothing, not even a lock file
+    )
+    current = CommandRun(options, policy, lock)
+    try:
+        current.take(policy.run)
+        _runs.append(current)
+        try:
+            return run(*args, **kwargs)
+        finally:
+            _runs.remove(current)
+    finally:
+        lock.close()
+
+
+def _install_given_reqs(wrapped, instance, args, kwargs):
+    current = _runs[-1] if _runs else None
+    if current is not None and current.policy.write:
+        try:
+            call = _install_given_reqs_signature.bind_partial(*args, **kwargs).arguments
+        except (TypeError, AttributeError):
+            call = None  # unknown signature: escalate (more locking, never less)
+        requirements = list(call.get("requirements") or []) if call else [None]
+        # pip's in-process build-dependency install (26.x) writes to its own
+        # temporary prefix: that is not this command writing the environment.
+        same_prefix = call is None or call.get("prefix") == getattr(current.options, "prefix_path", None)
+        if requirements and same_prefix:
+            use_user_site = bool(call.get("use_user_site")) if call else False
+            current.start_writing([r for r in requirements if r is not None], use_user_site)
+    return wrapped(*args, **kwargs)
+
+
+def _refresh_installed_view() -> None:
+    # pip's pkg_resources backend reads the working set built at import time;
+    # after waiting for the exclusive lock it must see the environment as it is now.
+    pkg_resources = sys.modules.get("pip._vendor.pkg_resources")
+    if pkg_resources is not None:
+        pkg_resources.working_set = pkg_resources.WorkingSet._build_master()
+
+
+def _recheck_installed(requirements: list, use_user_site: bool, reporter: Reporter) -> None:
+    """Another pip may have installed or removed these while we waited: a
+    distribution installed meanwhile is replaced, not duplicated."""
+    if _get_default_environment is None:
+        return
+    try:
+        _refresh_installed_view()
+        environment = _get_default_environment()
+        for requirement in requirements:
+            name = getattr(requirement, "name", None)
+            if not name:
+                continue
+            dist = environment.get_distribution(name)
+            installed = dist is not None and (not use_user_site or bool(dist.in_usersite))
+            if bool(requirement.should_reinstall) != installed:
+                reporter.debug("rechecked", _policy.EXCLUSIVE, "", f"{name} is {'now' if installed else 'no longer'} installed")
+            requirement.should_reinstall = installed
+    except Exception as exc:
+        reporter.warning(f"could not re-check installed distributions ({exc!r})")
+
+
+def _whole_pip_exclusive(wrapped, instance, args, kwargs):
+    """Fallback when Command.main is not found: lock all of pip, exclusively."""
+    try:
+        cfg = _config.load()
+    except _config.ConfigError as exc:
+        error_line(str(exc))
+        return _config.EXIT_BAD_CONFIG
+    if not cfg.enabled:
+        return wrapped(*args, **kwargs)
+    reporter = Reporter(cfg.debug)
+    _fallback(reporter, "pip._internal.cli.base_command.Command.main")
+    where = locations.environment_lock() if not cfg.lockfile else locations.lock_for_options(None, cfg.lockfile)
+    lock = EnvironmentLock(where.path, environment=where.environment, reporter=reporter, timeout=cfg.timeout)
+    try:
+        try:
+            lock.acquire(_policy.EXCLUSIVE)
+        except (LockTimeout, LockError) as exc:
+            error_line(str(exc))
+            return 1
+        return wrapped(*args, **kwargs)
+    finally:
+        lock.close()

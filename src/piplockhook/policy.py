@@ -1,0 +1,55 @@
+"""Which lock each pip command takes: the whole policy in one table."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+SHARED = "shared"
+EXCLUSIVE = "exclusive"
+
+
+class Policy(NamedTuple):
+    run: Optional[str]  # held from the start of the command's run() to its end
+    write: Optional[str]  # taken instead while the command changes files
+
+
+NO_LOCK = Policy(None, None)
+READ = Policy(SHARED, None)
+
+COMMAND_LOCKS = {
+    # command      run       write: release `run`, then take this one
+    "install": Policy(SHARED, EXCLUSIVE),
+    "uninstall": Policy(EXCLUSIVE, None),
+    "list": READ,
+    "freeze": READ,
+    "show": READ,
+    "check": READ,
+    "inspect": READ,
+    "download": NO_LOCK,
+    "wheel": NO_LOCK,
+    "hash": NO_LOCK,
+    "cache": NO_LOCK,
+    "config": NO_LOCK,
+    "debug": NO_LOCK,
+    "help": NO_LOCK,
+    "index": NO_LOCK,
+    "completion": NO_LOCK,
+    "lock": NO_LOCK,
+}
+UNKNOWN_COMMAND = READ  # a pip command this table does not know yet
+
+# When the hook cannot find the pip internal it needs to escalate at the right
+# moment, the command holds the stronger mode all along: more locking, never less.
+WHOLE_COMMAND_EXCLUSIVE = Policy(EXCLUSIVE, None)
+
+
+def policy_for(command: str, *, dry_run: bool = False, can_escalate: bool = True) -> Policy:
+    """The lock policy of one pip command run."""
+    policy = COMMAND_LOCKS.get(command, UNKNOWN_COMMAND)
+    if policy.write is None:
+        return policy
+    if dry_run:  # `install --dry-run` writes nothing
+        return READ
+    if not can_escalate:
+        return Policy(policy.write, None)
+    return policy

@@ -1,0 +1,196 @@
+"""Real processes for the tests: venvs, pips in the background, lock holders.
+
+Every process is bounded in time and killed on cleanup.
+"""
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TIMEOUT = 120  # seconds any single pip may take before a test fails
+
+
+def controlled_env(wheelhouse, **extra):
+    """The environment pips under test run in: this machine's PIP_* and
+    PIPLOCKHOOK* settings removed, only the local wheelhouse as index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIPLOCKHOOK"))}
+    env.update(
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=wheelhouse,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_NO_INPUT="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Venv:
+    def __init__(self, path, wheelhouse):
+        self.path = path
+        self.wheelhouse = wheelhouse
+        bindir = "Scripts" if sys.platform == "win32" else "bin"
+        self.bin = os.path.join(path, bindir)
+        self.python = os.path.join(self.bin, "python")
+        self.lock_path = os.path.join(path, ".lock")
+
+    @property
+    def site_packages(self):
+        out = self.run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+        return out.stdout.strip()
+
+    def env(self, **extra):
+        return controlled_env(self.wheelhouse, **extra)
+
+    def run(self, args, env=None, timeout=TIMEOUT, check=True, **kwargs):
+        result = subprocess.run(
+            args, env=env or self.env(), capture_output=True, text=True, timeout=timeout, **kwargs
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def pip(self, *args, env=None, check=True, timeout=TIMEOUT):
+        return self.run([os.path.join(self.bin, "pip"), *args], env=env, check=check, timeout=timeout)
+
+    def start(self, args, env=None):
+        return Background(args, env or self.env())
+
+    def start_pip(self, *args, env=None):
+        return self.start([os.path.join(self.bin, "pip"), *args], env)
+
+    def installed(self):
+        out = self.pip("list", "--format=freeze", env=self.env(PIPLOCKHOOK="0")).stdout
+        return dict(line.split("==") for line in out.split() if "==" in line)
+
+
+class Background:
+    """A process whose stdout/stderr lines are collected as they come."""
+
+    def __init__(self, args, env):
+        self.args = args
+        self.proc = subprocess.Popen(
+            args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines = {"stdout": [], "stderr": []}
+        self._events = queue.Queue()
+        self._readers = [
+            threading.Thread(target=self._read, args=(name, stream), daemon=True)
+            for name, stream in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, name, stream):
+        for line in stream:
+            self.lines[name].append(line)
+            self._events.put((name, line))
+        self._events.put((name, None))
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def expect(self, pattern, stream="stderr", timeout=60):
+        """Wait (bounded) for a line matching `pattern`; return the match."""
+        regex = re.compile(pattern)
+        for line in self.lines[stream]:
+            if regex.search(line):
+                return regex.search(line)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                name, line = self._events.get(timeout=left)
+            except queue.Empty:
+                break
+            if name == stream and line is not None and regex.search(line):
+                return regex.search(line)
+        raise AssertionError(f"no line matching {pattern!r} on {stream} of {self.args} within {timeout}s:\n{self.output()}")
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def finish(self, timeout=TIMEOUT):
+        """Wait for the end; return (returncode, stdout, stderr)."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.args} did not finish within {timeout}s:\n{self.output()}")
+        for reader in self._readers:
+            reader.join(timeout=10)
+        return self.proc.returncode, "".join(self.lines["stdout"]), "".join(self.lines["stderr"])
+
+    def output(self):
+        return "".join(self.lines["stdout"]) + "".join(self.lines["stderr"])
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class LockHolder(Background):
+    """Holds a lock file from another process (tests/lockholder.py)."""
+
+    def __init__(self, path):
+        super().__init__([sys.executable, os.path.join(HERE, "lockholder.py"), path], dict(os.environ))
+
+    def hold(self, mode, timeout=30):
+        count = len(self.lines["stdout"])
+        self.send(mode)
+        self._await(count, f"held {mode}", timeout)
+
+    def release(self, timeout=30):
+        count = len(self.lines["stdout"])
+        self.send("release")
+        self._await(count, "released", timeout)
+
+    def _await(self, count, text, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(line.strip() == text for line in self.lines["stdout"][count:]):
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"lock holder did not answer {text!r} within {timeout}s")
+
+    def close(self):
+        try:
+            if self.running():
+                self.send("quit")
+                self.proc.wait(timeout=10)
+        except Exception:
+            pass
+        self.kill()
+
+
+def lock_waiters(path):
+    """Pids blocked in flock on `path`, from the kernel (/proc/locks, Linux)."""
+    st = os.stat(path)
+    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    pids = set()
+    with open("/proc/locks") as f:
+        for line in f:
+            fields = line.split()
+            if "->" in fields:
+                fields.remove("->")
+                if fields[1] == "FLOCK" and fields[5] == device:
+                    pids.add(int(fields[4]))
+    return pids
+
+
+def wait_until(predicate, timeout=30, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
