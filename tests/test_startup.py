@@ -1,0 +1,86 @@
+"""What installing the wheel puts at startup, and what it costs non-pip processes."""
+
+import os
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PROBE = "import sys; print(sorted(m for m in sys.modules if m.startswith(('piplockhook','wrapt'))))"
+
+
+def test_wheel_drops_pth_and_start_files(venv):
+    site = venv.site_packages
+    with open(os.path.join(site, "piplockhook.pth")) as f:
+        lines = [line for line in f.read().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("import sys;")
+    with open(os.path.join(site, "piplockhook.start")) as f:
+        assert f.read().strip() == "piplockhook._gate:start"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-c", PROBE],
+        ["-I", "-c", PROBE],
+    ],
+)
+def test_non_pip_processes_load_nothing_of_ours(venv, args):
+    result = venv.run([venv.python, *args])
+    assert result.stdout.strip() == "[]"
+    assert result.stderr == ""
+
+
+def test_script_and_repl_load_nothing_of_ours(venv, tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(PROBE)
+    assert venv.run([venv.python, str(script)]).stdout.strip() == "[]"
+    assert venv.run([venv.python, "-"], input=PROBE).stdout.strip() == "[]"
+
+
+def pip_entry_points(venv):
+    major_minor = venv.run([venv.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).stdout.strip()
+    return {
+        "pip": [os.path.join(venv.bin, "pip")],
+        "pip3": [os.path.join(venv.bin, "pip3")],
+        f"pip{major_minor}": [os.path.join(venv.bin, f"pip{major_minor}")],
+        "python -m pip": [venv.python, "-m", "pip"],
+        "python -Im pip": [venv.python, "-Im", "pip"],
+        "python -mpip": [venv.python, "-mpip"],
+    }
+
+
+def test_every_way_of_starting_pip_takes_the_lock(venv):
+    for name, command in pip_entry_points(venv).items():
+        result = venv.run([*command, "list"], env=venv.env(PIPLOCKHOOK_DEBUG="1"))
+        assert f"acquired shared lock {venv.lock_path}" in result.stderr, name
+        assert f"released shared lock {venv.lock_path}" in result.stderr, name
+
+
+def test_opt_out_loads_nothing_and_locks_nothing(venv):
+    for word in ("0", "off", "false", "no", "OFF"):
+        result = venv.pip("list", env=venv.env(PIPLOCKHOOK=word, PIPLOCKHOOK_DEBUG="1"))
+        assert "piplockhook:" not in result.stderr, word
+
+
+@pytest.mark.parametrize("word", ["1", "on", "true", "yes"])
+def test_opt_in_words(venv, word):
+    result = venv.pip("list", env=venv.env(PIPLOCKHOOK=word, PIPLOCKHOOK_DEBUG="1"))
+    assert "acquired shared lock" in result.stderr
+
+
+def test_uninstalling_piplockhook_with_the_hook_active_removes_its_files(make_venv):
+    venv = make_venv()
+    site = venv.site_packages
+    result = venv.pip("uninstall", "-y", "piplockhook", env=venv.env(PIPLOCKHOOK_DEBUG="1"))
+    assert "acquired exclusive lock" in result.stderr
+    assert "released exclusive lock" in result.stderr  # after its own files were gone
+    assert "Traceback" not in result.stderr
+    assert not os.path.exists(os.path.join(site, "piplockhook.pth"))
+    assert not os.path.exists(os.path.join(site, "piplockhook.start"))
+    assert not os.path.exists(os.path.join(site, "piplockhook"))
+    # Reinstalling (an upgrade path: the old version's files vanish under the lock).
+    venv.pip("install", "piplockhook")
+    again = venv.pip("install", "--force-reinstall", "--no-deps", "piplockhook", env=venv.env(PIPLOCKHOOK_DEBUG="1"))
+    assert "acquired exclusive lock" in again.stderr and "Traceback" not in again.stderr
+    assert venv.pip("list", env=venv.env(PIPLOCKHOOK_DEBUG="1")).stderr.count("acquired shared") == 1
