@@ -1,0 +1,48 @@
+"""Shared setup for the benchmarks: a wheelhouse and fresh venvs with the hook."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import packages  # noqa: E402  (the tests' local wheels and sdists)
+from procs import Venv  # noqa: E402
+
+
+def build_wheelhouse(python: str = sys.executable) -> str:
+    """This project's wheel, wrapt, and the tests' local distributions."""
+    house = tempfile.mkdtemp(prefix="plh-bench-wheels-")
+    run = lambda *a: subprocess.run([python, "-m", "pip", *a], check=True, capture_output=True)  # noqa: E731
+    try:
+        run("wheel", "--no-deps", "--no-build-isolation", "-w", house, ROOT)
+    except subprocess.CalledProcessError:  # no hatchling here: let pip fetch it
+        run("wheel", "--no-deps", "-w", house, ROOT)
+    run("download", "--only-binary=:all:", "-d", house, "wrapt")
+    packages.build_all(house)
+    return house
+
+
+def make_venv(house: str, python: str = sys.executable, hook: bool = True) -> Venv:
+    path = tempfile.mkdtemp(prefix="plh-bench-venv-")
+    subprocess.run([python, "-m", "venv", path], check=True)
+    venv = Venv(path, house)
+    if hook:
+        venv.run([venv.python, "-m", "pip", "install", "piplockhook"])
+    return venv
+
+
+def describe_machine(venv: Venv) -> str:
+    info = venv.run([venv.python, "-c", "import sys, pip; print(sys.version.split()[0], pip.__version__)"])
+    py, pip = info.stdout.split()
+    return f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, CPython {py}, pip {pip}"
+
+
+def summary(values: list[float]) -> str:
+    return f"{statistics.median(values):.4f} (min {min(values):.4f}, max {max(values):.4f})"
