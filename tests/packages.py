@@ -14,6 +14,7 @@ SMALL = "plhsmall"
 SMALL_VERSIONS = ("1.0", "2.0")
 BACKEND = "plh-backend"
 SDIST = "plhsdist"
+SLOW = "plhslow"  # an sdist (1.0) whose build the tests can hold, and a wheel (0.9)
 
 VERIFY = '''
 import os
@@ -47,6 +48,8 @@ def build_all(directory):
     with open(os.path.join(os.path.dirname(__file__), "plh_backend.py")) as f:
         write_wheel(directory, BACKEND, "1.0", {"plh_backend.py": f.read()})
     write_sdist(directory, SDIST, "1.0")
+    write_sdist(directory, SLOW, "1.0")
+    write_wheel(directory, SLOW, "0.9", {f"{SLOW}/__init__.py": "VERSION = '0.9'\n"})
 
 
 def write_sdist(directory, name, version):

@@ -24,6 +24,7 @@ def controlled_env(wheelhouse, **extra):
         PIP_FIND_LINKS=wheelhouse,
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PIP_NO_INPUT="1",
+        PIP_NO_CACHE_DIR="1",  # no wheel built by one test may skip another's build
         PYTHONUNBUFFERED="1",
     )
     env.update({k: str(v) for k, v in extra.items()})
