@@ -1,5 +1,6 @@
 """Session fixtures: this project's wheel, a local wheelhouse, fresh venvs."""
 
+import json
 import os
 import subprocess
 import sys
@@ -22,12 +23,21 @@ def _host_pip(*args, cwd=None):
         raise RuntimeError(f"pip {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
 
+# The pip version the test venvs get (the tox matrix sets it); unset: the
+# pip that `python -m venv` brings.
+PIP_UNDER_TEST = os.environ.get("PLH_TEST_PIP", "")  # a version, or "newest"
+_pip_in_venvs = {}  # what the venvs really got: {"version": ..., "unusable": reason}
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory):
-    """Our wheel, wrapt for this Python, and the test distributions."""
+    """Our wheel, wrapt (and the pip under test) for this Python, and the test distributions."""
     house = str(tmp_path_factory.mktemp("wheelhouse"))
     _host_pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", house, ROOT)
     _host_pip("download", "--only-binary=:all:", "--dest", house, "wrapt")
+    if PIP_UNDER_TEST:
+        spec = "pip" if PIP_UNDER_TEST == "newest" else f"pip=={PIP_UNDER_TEST}"
+        _host_pip("download", "--no-deps", "--dest", house, spec)
     packages.build_all(house)
     return house
 
@@ -42,11 +52,53 @@ def make_venv(wheelhouse, tmp_path_factory):
         subprocess.run([sys.executable, "-m", "venv", path], check=True, timeout=300,
                        env=controlled_env(wheelhouse))
         venv = Venv(path, wheelhouse)
+        if PIP_UNDER_TEST:
+            _install_pip_under_test(venv)
         if hook:
             venv.run([venv.python, "-m", "pip", "install", "piplockhook"])
         return venv
 
     return make
+
+
+def _install_pip_under_test(venv):
+    if _pip_in_venvs.get("unusable"):
+        pytest.skip(_pip_in_venvs["unusable"])
+    spec = "pip" if PIP_UNDER_TEST == "newest" else f"pip=={PIP_UNDER_TEST}"
+    venv.run([venv.python, "-m", "pip", "install", "--upgrade", spec])
+    probe = venv.run([venv.python, "-m", "pip", "--version"], check=False)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        _pip_in_venvs["unusable"] = f"pip {PIP_UNDER_TEST} does not run on Python {sys.version_info[0]}.{sys.version_info[1]}: {last}"
+        pytest.skip(_pip_in_venvs["unusable"])
+    _pip_in_venvs["version"] = probe.stdout.split()[1]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With PLH_COMPAT_DIR set (the tox matrix), record this cell's outcome
+    for docs/gen_compatibility.py."""
+    folder = os.environ.get("PLH_COMPAT_DIR")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if not folder or reporter is None:
+        return
+    count = {k: len([r for r in reporter.stats.get(k, []) if getattr(r, "when", "call") == "call" or k == "skipped"])
+             for k in ("passed", "failed", "skipped", "error")}
+    os.makedirs(folder, exist_ok=True)
+    python = "%d.%d" % sys.version_info[:2]
+    cell = {
+        "python": python,
+        "pip_requested": PIP_UNDER_TEST or "venv default",
+        "pip": _pip_in_venvs.get("version", ""),
+        "note": _pip_in_venvs.get("unusable", ""),
+        "exitstatus": int(exitstatus),
+        **count,
+    }
+    with open(os.path.join(folder, f"py{python}-pip{cell['pip_requested']}.json"), "w") as f:
+        json.dump(cell, f, indent=1)
+
+
+def pytest_report_header(config):
+    return f"pip under test: {PIP_UNDER_TEST or 'the one python -m venv brings'}"
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,11 @@ class Venv:
         self.lock_path = os.path.join(path, ".lock")
 
     @property
+    def pip_version(self):
+        out = self.run([self.python, "-m", "pip", "--version"], env=self.env(PIPLOCKHOOK="0")).stdout
+        return tuple(int(p) for p in out.split()[1].split(".")[:2])
+
+    @property
     def site_packages(self):
         out = self.run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
         return out.stdout.strip()

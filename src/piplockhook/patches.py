@@ -19,17 +19,19 @@ removes our files while the lock is held.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import wrapt
 
 from piplockhook import config as _config
 from piplockhook import locations
 from piplockhook import policy as _policy
+from piplockhook import working_set
 from piplockhook.lock import EnvironmentLock, LockError, LockTimeout
-from piplockhook.report import Reporter, error_line
+from piplockhook.report import Reporter, cancelled_line, error_line
 
 _patched = {"Command.main": False, "install_given_reqs": False}
 _said_fallback: set = set()
@@ -40,10 +42,39 @@ _install_given_reqs_signature: Optional[inspect.Signature] = None
 
 
 def install() -> None:
-    """Register the post-import hooks (idempotent through the gate)."""
+    """Register the import hooks (idempotent through the gate)."""
     wrapt.register_post_import_hook(_patch_base_command, "pip._internal.cli.base_command")
     wrapt.register_post_import_hook(_patch_req, "pip._internal.req")
     wrapt.register_post_import_hook(_patch_cli_main, "pip._internal.cli.main")
+    sys.meta_path.insert(0, working_set.WorkingSetGuard(_shared_for_working_set))
+
+
+@contextlib.contextmanager
+def _shared_for_working_set() -> Iterator[None]:
+    """Hold the environment's shared lock while pkg_resources scans it."""
+    try:
+        cfg = _config.load()
+    except _config.ConfigError:  # reported when pip's command starts
+        cfg = None
+    if cfg is None or not cfg.enabled:
+        yield
+        return
+    reporter = Reporter(cfg.debug)
+    where = locations.lock_for_options(None, cfg.lockfile)
+    lock = EnvironmentLock(where.path, environment=where.environment, reporter=reporter, timeout=cfg.timeout)
+    try:
+        try:
+            lock.acquire(_policy.SHARED)
+        except (LockTimeout, LockError) as exc:
+            error_line(str(exc))
+            raise SystemExit(1) from None
+        except KeyboardInterrupt:
+            cancelled_line()  # pip's own words: this wait happens before pip's handlers
+            raise SystemExit(1) from None
+        reporter.debug("holding", _policy.SHARED, where.path, "while pkg_resources builds its working set")
+        yield
+    finally:
+        lock.close()
 
 
 def _fallback(reporter: Reporter, what: str) -> None:
@@ -162,6 +193,8 @@ def _command_run(name: str, cfg: _config.Config, reporter: Reporter, run, args, 
     current = CommandRun(options, policy, lock)
     try:
         current.take(policy.run)
+        if lock.mode is not None:
+            _refresh_installed_view(reporter)  # pkg_resources may have scanned before we held the lock
         _runs.append(current)
         try:
             return run(*args, **kwargs)
@@ -188,12 +221,13 @@ def _install_given_reqs(wrapped, instance, args, kwargs):
     return wrapped(*args, **kwargs)
 
 
-def _refresh_installed_view() -> None:
+def _refresh_installed_view(reporter: Reporter) -> None:
     # pip's pkg_resources backend reads the working set built at import time;
-    # after waiting for the exclusive lock it must see the environment as it is now.
-    pkg_resources = sys.modules.get("pip._vendor.pkg_resources")
-    if pkg_resources is not None:
-        pkg_resources.working_set = pkg_resources.WorkingSet._build_master()
+    # once a lock is held it must see the environment as it is now.
+    try:
+        working_set.refresh()
+    except Exception as exc:
+        reporter.warning(f"could not refresh pkg_resources' working set ({exc!r})")
 
 
 def _recheck_installed(requirements: list, use_user_site: bool, reporter: Reporter) -> None:
@@ -201,8 +235,8 @@ def _recheck_installed(requirements: list, use_user_site: bool, reporter: Report
     distribution installed meanwhile is replaced, not duplicated."""
     if _get_default_environment is None:
         return
+    _refresh_installed_view(reporter)
     try:
-        _refresh_installed_view()
         environment = _get_default_environment()
         for requirement in requirements:
             name = getattr(requirement, "name", None)
@@ -228,7 +262,7 @@ def _whole_pip_exclusive(wrapped, instance, args, kwargs):
         return wrapped(*args, **kwargs)
     reporter = Reporter(cfg.debug)
     _fallback(reporter, "pip._internal.cli.base_command.Command.main")
-    where = locations.environment_lock() if not cfg.lockfile else locations.lock_for_options(None, cfg.lockfile)
+    where = locations.lock_for_options(None, cfg.lockfile)
     lock = EnvironmentLock(where.path, environment=where.environment, reporter=reporter, timeout=cfg.timeout)
     try:
         try:

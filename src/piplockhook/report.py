@@ -10,9 +10,9 @@ from piplockhook.holders import Holder
 PREFIX = "piplockhook: "
 
 
-def _write(text: str) -> None:
+def _write(text: str, prefix: str = PREFIX) -> None:
     try:
-        sys.stderr.write(PREFIX + text + "\n")
+        sys.stderr.write(prefix + text + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # a closed or broken stderr must not break pip
         pass
@@ -40,8 +40,9 @@ class Reporter:
 
 def error_line(text: str) -> None:
     """One line in the form of pip's own errors (for bad configuration)."""
-    try:
-        sys.stderr.write(f"ERROR: {PREFIX}{text}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    _write(text, prefix="ERROR: " + PREFIX)
+
+
+def cancelled_line() -> None:
+    """What pip says on Ctrl-C, for a wait that happens outside pip's handlers."""
+    _write("Operation cancelled by user", prefix="ERROR: ")
