@@ -135,6 +135,7 @@ class EnvironmentLock:
         self.timeout = timeout
         self.file = FileLock(path, create=create)
         self.covered_by: Optional[str] = None  # mode an ancestor holds, if nested
+        self._covered_how = ""
         self.active = False
         self.unavailable: Optional[str] = None  # why this run goes unlocked
         self._saved_marker: Optional[str] = None
@@ -149,7 +150,7 @@ class EnvironmentLock:
         if self.mode == mode or self.unavailable:
             return
         if not self.active:
-            self.covered_by = self._outer_mode()
+            self.covered_by, self._covered_how = self._outer_mode()
             self.active = True
         if self.covered_by is not None:
             self._nested(mode)
@@ -184,15 +185,15 @@ class EnvironmentLock:
             self._saved_marker = os.environ.get(nesting.MARKER, "")
         os.environ[nesting.MARKER] = nesting.with_record(self._saved_marker, self.path, mode)
 
-    def _outer_mode(self) -> Optional[str]:
+    def _outer_mode(self) -> tuple:
         outer = _held_here.get(self.path)
-        if outer is not None and outer is not self:
-            return outer.mode
-        return nesting.ancestor_mode(self.path)
+        if outer is not None and outer is not self and outer.mode:
+            return outer.mode, "this process holds it"
+        return nesting.ancestor_mode(self.path), "an ancestor process holds it"
 
     def _nested(self, mode: str) -> None:
         if nesting.STRENGTH[mode] <= nesting.STRENGTH[self.covered_by]:
-            self.reporter.debug("skipped", mode, self.path, f"nested: an ancestor holds it {self.covered_by}")
+            self.reporter.debug("skipped", mode, self.path, f"nested: {self._covered_how} {self.covered_by}")
         elif not self._warned:
             self._warned = True
             self.reporter.warning(
