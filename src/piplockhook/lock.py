@@ -21,6 +21,7 @@ from piplockhook.report import Reporter
 __all__ = ["EXCLUSIVE", "SHARED", "EnvironmentLock", "FileLock", "LockError", "LockTimeout"]
 
 _POLL_SECONDS = 0.02
+TURNSTILE_SUFFIX = ".turnstile"  # beside the lock file; see EnvironmentLock._acquire_fairly
 
 
 class LockError(Exception):
@@ -43,6 +44,10 @@ class FileLock:
         self.create = create
         self.fd: Optional[int] = None
         self.mode: Optional[str] = None
+
+    def ensure_open(self) -> None:
+        if self.fd is None:
+            self._open()
 
     def _open(self) -> None:
         try:
@@ -82,8 +87,7 @@ class FileLock:
         deadline = None if timeout is None else start + timeout
         waited_before = False
         while True:
-            if self.fd is None:
-                self._open()
+            self.ensure_open()
             if not _platform.try_lock(self.fd, exclusive):
                 if not waited_before:
                     waited_before = True
@@ -134,6 +138,7 @@ class EnvironmentLock:
         self.reporter = reporter
         self.timeout = timeout
         self.file = FileLock(path, create=create)
+        self.turnstile: Optional[FileLock] = FileLock(path + TURNSTILE_SUFFIX, create=create)
         self.covered_by: Optional[str] = None  # mode an ancestor holds, if nested
         self._covered_how = ""
         self.active = False
@@ -160,14 +165,20 @@ class EnvironmentLock:
             self.file.release()
             self.reporter.debug("released", old, self.path, f"to take it {mode}")
         said_waiting = []
+
+        def on_wait(_fd: int) -> None:
+            if not said_waiting:
+                said_waiting.append(True)
+                self._waiting(mode, self.file.fd)
+
         try:
-            waited = self.file.acquire(mode, self.timeout, lambda fd: said_waiting.append(self._waiting(mode, fd)))
+            waited = self._acquire_fairly(mode, on_wait)
         except LockUnavailable as exc:
             self.reporter.debug("unlocked", mode, self.path, f"lock unavailable: {exc}")
             self.unavailable = str(exc)
             return
-        except LockTimeout as exc:
-            holders = holders_of(exc.args[0])
+        except LockTimeout:
+            holders = holders_of(self.file.fd) if self.file.fd is not None else []
             self.close()
             who = "; ".join(h.describe() for h in holders) or "an unknown holder"
             raise LockTimeout(
@@ -184,6 +195,47 @@ class EnvironmentLock:
         if self._saved_marker is None:
             self._saved_marker = os.environ.get(nesting.MARKER, "")
         os.environ[nesting.MARKER] = nesting.with_record(self._saved_marker, self.path, mode)
+
+    def _acquire_fairly(self, mode: str, on_wait) -> float:
+        """Take the lock through the turnstile; return the seconds waited.
+
+        flock has no queue: an exclusive request behind overlapping shared
+        holders would wait for as long as they keep overlapping. So every
+        request first takes the turnstile (a second file) exclusively; a
+        reader lets it go at once, a writer keeps it while it waits for the
+        lock. Readers that come after a waiting writer queue behind it, and the
+        writer gets the lock once the holders present at its arrival are done.
+        uv ignores the turnstile: fairness is among pips, exclusion with uv
+        holds through the lock file itself.
+        """
+        start = time.monotonic()
+        deadline = None if self.timeout is None else start + self.timeout
+
+        def left() -> Optional[float]:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        self.file.ensure_open()  # first, so a waiting line can name the holders
+        in_turnstile = self._enter_turnstile(left(), on_wait)
+        try:
+            if in_turnstile and mode != EXCLUSIVE:
+                self.turnstile.release()
+                in_turnstile = False
+            self.file.acquire(mode, left(), on_wait)
+        finally:
+            if in_turnstile:
+                self.turnstile.release()
+        return time.monotonic() - start
+
+    def _enter_turnstile(self, timeout: Optional[float], on_wait) -> bool:
+        if self.turnstile is None:
+            return False
+        try:
+            self.turnstile.acquire(EXCLUSIVE, timeout, on_wait)
+        except (LockUnavailable, LockError) as exc:  # fairness lost, exclusion kept
+            self.reporter.debug("unfair", EXCLUSIVE, self.turnstile.path, f"turnstile unavailable: {exc}")
+            self.turnstile = None
+            return False
+        return True
 
     def _outer_mode(self) -> tuple:
         outer = _held_here.get(self.path)
@@ -211,6 +263,8 @@ class EnvironmentLock:
         if self.file.mode is not None:
             self.reporter.debug("released", self.file.mode, self.path)
         self.file.close()
+        if self.turnstile is not None:
+            self.turnstile.close()
         if _held_here.get(self.path) is self:
             del _held_here[self.path]
         if self._saved_marker is not None:

@@ -71,7 +71,8 @@ def _shared_for_working_set() -> Iterator[None]:
         except KeyboardInterrupt:
             cancelled_line()  # pip's own words: this wait happens before pip's handlers
             raise SystemExit(1) from None
-        reporter.debug("holding", _policy.SHARED, where.path, "while pkg_resources builds its working set")
+        if lock.file.mode is not None:
+            reporter.debug("holding", _policy.SHARED, where.path, "while pkg_resources builds its working set")
         yield
     finally:
         lock.close()
