@@ -71,8 +71,7 @@ def _shared_for_working_set() -> Iterator[None]:
         except KeyboardInterrupt:
             cancelled_line()  # pip's own words: this wait happens before pip's handlers
             raise SystemExit(1) from None
-        if lock.file.mode is not None:
-            reporter.debug("holding", _policy.SHARED, where.path, "while pkg_resources builds its working set")
+        reporter.debug("building", str(lock.mode or "no"), where.path, "pkg_resources working set, under this lock")
         yield
     finally:
         lock.close()
