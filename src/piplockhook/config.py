@@ -40,17 +40,20 @@ def _word(env: Mapping[str, str], name: str) -> Optional[bool]:
     raise ConfigError(name, raw, "one of " + ", ".join(ON_WORDS + OFF_WORDS))
 
 
-def _timeout(env: Mapping[str, str]) -> Optional[float]:
-    raw = env.get("PIPLOCKHOOK_TIMEOUT", "").strip()
-    if not raw:
-        return None
+def parse_timeout(raw: str, variable: str = "PIPLOCKHOOK_TIMEOUT") -> float:
+    """Seconds, 0 or more and finite; ConfigError otherwise."""
     try:
         seconds = float(raw)
     except ValueError:
         seconds = math.nan
     if not (0 <= seconds < math.inf):
-        raise ConfigError("PIPLOCKHOOK_TIMEOUT", raw, "a number of seconds, 0 or more")
+        raise ConfigError(variable, raw, "a number of seconds, 0 or more")
     return seconds
+
+
+def _timeout(env: Mapping[str, str]) -> Optional[float]:
+    raw = env.get("PIPLOCKHOOK_TIMEOUT", "").strip()
+    return parse_timeout(raw) if raw else None
 
 
 def _lockfile(env: Mapping[str, str]) -> Optional[str]:

@@ -1,0 +1,178 @@
+"""The ``piplockhook`` command (also ``python -m piplockhook``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+from piplockhook import config, fscheck, locations, state
+from piplockhook.policy import EXCLUSIVE, SHARED
+
+EXIT_USAGE = 2
+
+DESCRIPTION = "Make every pip run in this environment take its lock; run other commands under it."
+
+RUN_EPILOG = """\
+examples:
+  piplockhook run -- make -j8 install        # exclusive: no pip runs meanwhile
+  piplockhook run -s -- python -m pytest     # shared: pips may read, none may write
+  piplockhook run --lockfile /shared/sage.lock --timeout 600 -- ./build.sh
+
+The lock is held until COMMAND exits; its exit status is returned (128+N if
+a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. pips run
+inside COMMAND do not wait for the lock this run holds."""
+
+STATUS_EPILOG = """\
+examples:
+  piplockhook status
+  piplockhook status --json | python -c "import json,sys; print(json.load(sys.stdin)['active'])"
+
+--json keys: version, python, site_packages, installed, default ("on"/"off"),
+active, reasons (why not active), environment, lock_path, lock_file_exists,
+lock_note, holders (pid, mode, command, running_for), holders_known, leftovers."""
+
+ENABLE_EPILOG = """\
+example:
+  piplockhook enable      # every pip run here is locked (the default)"""
+
+DISABLE_EPILOG = """\
+example:
+  piplockhook disable     # pip runs lock only with PIPLOCKHOOK=1
+  PIPLOCKHOOK=1 pip install -r requirements.txt"""
+
+CHECK_EPILOG = """\
+example:
+  piplockhook check
+  PIPLOCKHOOK_LOCKFILE=/nfs/venv/.lock piplockhook check
+
+Exit status 0 when locking works here (warnings may still be printed), 1 when
+it does not."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line, like pip's ERROR: lines."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"ERROR: {self.prog}: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="piplockhook", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    run = commands.add_parser(
+        "run", help="run a command holding the environment's lock", epilog=RUN_EPILOG, formatter_class=fmt,
+        usage="piplockhook run [-s|--shared | -x|--exclusive] [--lockfile PATH] [--timeout S] [--] COMMAND [ARG...]",
+    )
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("-s", "--shared", dest="mode", action="store_const", const=SHARED, help="take the lock shared")
+    mode.add_argument("-x", "--exclusive", dest="mode", action="store_const", const=EXCLUSIVE,
+                      help="take the lock exclusively (the default)")
+    run.add_argument("--lockfile", metavar="PATH",
+                     help="lock PATH (parents are created) instead of the environment's pip lock")
+    run.add_argument("--timeout", metavar="S", help="give up after S seconds of waiting (default: wait)")
+    run.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]", help="what to run")
+
+    status = commands.add_parser("status", help="is the hook active for pip here, who holds the lock",
+                                 epilog=STATUS_EPILOG, formatter_class=fmt)
+    status.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
+    commands.add_parser("enable", help="lock every pip run in this environment (the default)",
+                        epilog=ENABLE_EPILOG, formatter_class=fmt)
+    commands.add_parser("disable", help="lock pip runs here only with PIPLOCKHOOK=1",
+                        epilog=DISABLE_EPILOG, formatter_class=fmt)
+    commands.add_parser("check", help="prove that locking works on the lock's filesystem",
+                        epilog=CHECK_EPILOG, formatter_class=fmt)
+    return parser
+
+
+def _usage_error(prog: str, message: str) -> int:
+    sys.stderr.write(f"ERROR: {prog}: {message}\n")
+    return EXIT_USAGE
+
+
+def _lock_location(lockfile: Optional[str]) -> locations.LockLocation:
+    if lockfile:
+        path = os.path.abspath(os.path.expanduser(lockfile))
+        return locations.LockLocation(path, os.path.dirname(path))
+    cfg = config.load()
+    return locations.lock_for_options(None, cfg.lockfile)
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        return _usage_error("piplockhook run", "no COMMAND to run (see piplockhook run --help)")
+    timeout = None
+    if args.timeout is not None:
+        try:
+            timeout = config.parse_timeout(args.timeout)
+        except config.ConfigError:
+            return _usage_error("piplockhook run", f"--timeout {args.timeout!r}: expected a number of seconds, 0 or more")
+    try:
+        where = _lock_location(args.lockfile)
+    except config.ConfigError as exc:
+        return _usage_error("piplockhook run", str(exc))
+    if os.path.isdir(where.path):
+        return _usage_error("piplockhook run", f"the lock path {where.path} is a directory")
+    from piplockhook.runner import run_locked
+
+    return run_locked(
+        command,
+        mode=args.mode or EXCLUSIVE,
+        path=where.path,
+        environment=where.environment,
+        timeout=timeout,
+        debug=bool(os.environ.get("PIPLOCKHOOK_DEBUG", "").strip() not in ("", "0", "off", "false", "no")),
+    )
+
+
+def _check() -> int:
+    try:
+        where = _lock_location(None)
+    except config.ConfigError as exc:
+        return _usage_error("piplockhook check", str(exc))
+    directory = os.path.dirname(where.path)
+    if not os.path.isdir(directory):
+        return _usage_error("piplockhook check", f"{directory} does not exist")
+    works, problem = fscheck.contend(directory)
+    mount = fscheck.mount_of(directory)
+    on = f" ({mount.fstype} at {mount.point})" if mount else ""
+    if works:
+        print(f"locking works in {directory}{on}: two processes excluded each other in shared and exclusive modes")
+    else:
+        print(f"locking does NOT work in {directory}{on}: {problem}")
+    for warning in fscheck.warnings_for(mount):
+        print(f"warning: {warning}")
+    return 0 if works else 1
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.subcommand is None:
+        _parser().print_help()
+        return EXIT_USAGE
+    if args.subcommand == "run":
+        return _run(args)
+    if args.subcommand == "status":
+        info = state.status()
+        print(json.dumps(info, indent=2, sort_keys=True) if args.json else state.format_status(info))
+        return 0
+    if args.subcommand in ("enable", "disable"):
+        enabled = args.subcommand == "enable"
+        try:
+            marker = state.set_default(enabled)
+        except OSError as exc:
+            return _usage_error(f"piplockhook {args.subcommand}", f"cannot change {state.disabled_marker()}: {exc.strerror}")
+        if enabled:
+            print(f"piplockhook: on by default for pip in {state.SITE_PACKAGES} (PIPLOCKHOOK=0 opts a run out)")
+        else:
+            print(f"piplockhook: off by default for pip in {state.SITE_PACKAGES} ({marker}); PIPLOCKHOOK=1 opts a run in")
+        return 0
+    return _check()

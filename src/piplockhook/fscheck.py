@@ -1,0 +1,135 @@
+"""``piplockhook check``: does locking work on the filesystem of the lock?
+
+Two processes contend for one scratch file beside the lock: while one holds it
+exclusively the other must get neither mode; while one holds it shared the other
+must get shared but not exclusive. The mount is then looked up, to warn where
+locks may not be seen from other hosts.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+from typing import List, NamedTuple, Optional, Tuple
+
+from piplockhook import _platform
+
+# The other process: takes what it is told on stdin, answers on stdout.
+_PEER = r"""
+import sys
+from piplockhook import _platform
+fd = _platform.open_lock_file(sys.argv[1], True)
+for line in sys.stdin:
+    word = line.strip()
+    if word in ("shared", "exclusive"):
+        _platform.lock(fd, word == "exclusive")
+    elif word == "release":
+        _platform.unlock(fd)
+    elif word.startswith("try-"):
+        got = _platform.try_lock(fd, word == "try-exclusive")
+        if got:
+            _platform.unlock(fd)
+        word = "yes" if got else "no"
+    print(word, flush=True)
+"""
+
+
+class Mount(NamedTuple):
+    point: str
+    fstype: str
+    options: str
+
+
+def mount_of(path: str) -> Optional[Mount]:
+    """The /proc/mounts entry holding `path` (Linux), longest mount point wins."""
+    try:
+        with open("/proc/mounts") as f:
+            entries = [line.split() for line in f]
+    except OSError:
+        return None
+    path = os.path.realpath(path)
+    best = None
+    for fields in entries:
+        if len(fields) < 4:
+            continue
+        point = fields[1].replace("\\040", " ")
+        if path == point or path.startswith(point.rstrip("/") + "/"):
+            if best is None or len(point) > len(best.point):
+                best = Mount(point, fields[2], fields[3])
+    return best
+
+
+def warnings_for(mount: Optional[Mount]) -> List[str]:
+    if mount is None:
+        return []
+    options = mount.options.split(",")
+    where = f"{mount.point} ({mount.fstype}, {mount.options})"
+    if mount.fstype.startswith("nfs"):
+        if "local_lock=all" in options or "local_lock=flock" in options:
+            return [f"{where}: flock locks stay on this host (local_lock): pips on other hosts are not excluded"]
+        if "nolock" in options:
+            return [f"{where}: mounted nolock: locks stay on this host"]
+        return [f"{where}: NFS; flock goes through the server's byte-range locks, so other hosts see it only if they use the same server locking"]
+    if mount.fstype == "lustre" and "flock" not in options:
+        return [f"{where}: Lustre without the flock mount option: locks are local to this host (localflock) or unsupported"]
+    if mount.fstype in ("cifs", "smb3", "smbfs"):
+        return [f"{where}: SMB: flock is emulated by the client and may not be seen by other clients"]
+    if mount.fstype in ("fuse.sshfs", "9p", "virtiofs"):
+        return [f"{where}: {mount.fstype}: locks may be local to this host"]
+    return []
+
+
+def contend(directory: str, timeout: float = 20.0) -> Tuple[bool, str]:
+    """Run the two-process test in `directory`; (works, what failed)."""
+    scratch = os.path.join(directory, f".piplockhook-check-{os.getpid()}")
+    fd = None
+    peer = None
+    try:
+        fd = _platform.open_lock_file(scratch, True)
+        peer = subprocess.Popen(
+            [sys.executable, "-c", _PEER, scratch], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+        def ask(word: str) -> str:
+            peer.stdin.write(word + "\n")
+            peer.stdin.flush()
+            if not select.select([peer.stdout], [], [], timeout)[0]:
+                raise TimeoutError(f"the other process did not answer {word!r} within {timeout:g}s")
+            return peer.stdout.readline().strip()
+
+        expectations = []
+        ask("exclusive")
+        expectations.append(("shared while another holds it exclusively", not _platform.try_lock(fd, False)))
+        expectations.append(("exclusive while another holds it exclusively", not _platform.try_lock(fd, True)))
+        ask("release")
+        ask("shared")
+        got_shared = _platform.try_lock(fd, False)
+        expectations.append(("shared beside another shared holder", got_shared))
+        if got_shared:
+            _platform.unlock(fd)
+        expectations.append(("exclusive while another holds it shared", not _platform.try_lock(fd, True)))
+        ask("release")
+        _platform.lock(fd, False)
+        expectations.append(("the other's exclusive while we hold it shared", ask("try-exclusive") == "no"))
+        _platform.unlock(fd)
+        failed = [name for name, ok in expectations if not ok]
+        return (not failed, "; ".join(f"wrong: {f}" for f in failed))
+    except TimeoutError as exc:
+        return False, str(exc)
+    except OSError as exc:
+        return False, f"cannot lock a file in {directory}: {exc.strerror or exc}"
+    finally:
+        if peer is not None:
+            try:
+                peer.stdin.close()
+                peer.wait(timeout=timeout)
+            except Exception:
+                peer.kill()
+        if fd is not None:
+            os.close(fd)
+        try:
+            os.remove(scratch)
+        except OSError:
+            pass

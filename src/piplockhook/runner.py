@@ -1,0 +1,101 @@
+"""``piplockhook run``: hold a lock for the whole life of a command.
+
+Unlike SageMath's sage-flock, which ``exec``s the command and so loses its lock
+on Python 3 (the descriptor is close-on-exec), this process stays as the
+command's parent and holds the lock until the command has exited. The command
+and its children see the lock in ``PIPLOCKHOOK_HELD``, so pips run inside it
+do not wait for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from typing import List, Optional, Sequence
+
+from piplockhook.holders import Holder
+from piplockhook.lock import EnvironmentLock, LockError, LockTimeout
+from piplockhook.report import Reporter
+
+
+class _SageFlockStyle(Reporter):
+    """sage-flock's messages: "Waiting for <mode> lock to run <cmd> ... ok"."""
+
+    def __init__(self, command: Sequence[str], debug: bool) -> None:
+        super().__init__(debug)
+        self.command = " ".join(shlex.quote(a) for a in command)
+
+    def waiting(self, mode: str, path: str, environment: str, holders: Sequence[Holder]) -> None:
+        who = "; ".join(h.describe() for h in holders) or "holder unknown"
+        sys.stderr.write(f"Waiting for {mode} lock on {path} to run {self.command} (held by {who}) ... ")
+        sys.stderr.flush()
+
+    def acquired_after_wait(self, mode: str, waited: float) -> None:
+        sys.stderr.write(f"ok ({waited:.1f}s)\n")
+        sys.stderr.flush()
+
+
+def _terminal_sends_it_too() -> bool:
+    # A Ctrl-C typed at a terminal reaches the whole foreground process group,
+    # the command included: forwarding it as well would deliver it twice.
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def run_locked(
+    command: List[str],
+    *,
+    mode: str,
+    path: str,
+    environment: str,
+    timeout: Optional[float],
+    debug: bool,
+) -> int:
+    """Run `command` holding the lock; return its exit status (128+N for signal N)."""
+    lock = EnvironmentLock(path, environment=environment, reporter=_SageFlockStyle(command, debug), timeout=timeout)
+    try:
+        lock.acquire(mode)
+    except (LockTimeout, LockError) as exc:
+        sys.stderr.write(f"ERROR: piplockhook run: {exc}\n")
+        return 1 if isinstance(exc, LockTimeout) else 2
+    except KeyboardInterrupt:
+        lock.close()
+        return 128 + signal.SIGINT
+    if lock.unavailable:
+        sys.stderr.write(f"ERROR: piplockhook run: cannot lock {path}: {lock.unavailable}\n")
+        lock.close()
+        return 2
+    try:
+        try:
+            child = subprocess.Popen(command)
+        except OSError as exc:
+            sys.stderr.write(f"ERROR: piplockhook run: cannot run {command[0]}: {exc.strerror}\n")
+            return 127 if isinstance(exc, FileNotFoundError) else 126
+
+        def forward(signum, _frame):
+            if signum == signal.SIGINT and _terminal_sends_it_too():
+                return
+            try:
+                child.send_signal(signum)
+            except OSError:
+                pass
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while True:
+                try:
+                    status = child.wait()
+                    break
+                except KeyboardInterrupt:  # pragma: no cover - handlers above catch it
+                    continue
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return 128 - status if status < 0 else status
+    finally:
+        lock.close()

@@ -1,0 +1,128 @@
+"""What ``piplockhook status``, ``enable`` and ``disable`` read and change."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict, List
+
+import piplockhook
+from piplockhook import _gate, config, locations
+from piplockhook.holders import holders_of
+
+SITE_PACKAGES = os.path.dirname(os.path.dirname(os.path.abspath(piplockhook.__file__)))
+STARTUP_FILES = ("piplockhook.pth", "piplockhook.start")
+
+
+def disabled_marker() -> str:
+    """The file that makes the environment's default "off" (read by the gate)."""
+    return os.path.join(SITE_PACKAGES, _gate.DISABLED_MARKER)
+
+
+def set_default(enabled: bool) -> str:
+    marker = disabled_marker()
+    if enabled:
+        try:
+            os.remove(marker)
+        except FileNotFoundError:
+            pass
+    else:
+        with open(marker, "w") as f:
+            f.write("piplockhook is off by default here; `piplockhook enable` or PIPLOCKHOOK=1 turns it on.\n")
+    return marker
+
+
+def leftovers(site: str = SITE_PACKAGES) -> List[str]:
+    """`~`-prefixed entries: what a pip killed while uninstalling leaves behind."""
+    try:
+        return sorted(os.path.join(site, e) for e in os.listdir(site) if e.startswith("~"))
+    except OSError:
+        return []
+
+
+def _why_inactive(env) -> List[str]:
+    reasons = []
+    startup = "piplockhook.start" if sys.version_info >= (3, 15) else "piplockhook.pth"
+    if not os.path.exists(os.path.join(SITE_PACKAGES, startup)):
+        reasons.append(
+            f"{startup} is missing from {SITE_PACKAGES} (an editable install does not carry it: install the wheel)"
+        )
+    if sys.flags.no_site:
+        reasons.append("site is disabled (python -S): no .pth file runs")
+    word = env.get("PIPLOCKHOOK", "").strip().lower()
+    if word in _gate.OFF_WORDS:
+        reasons.append(f"PIPLOCKHOOK={env['PIPLOCKHOOK']} opts this environment's runs out")
+    elif not word and not _gate.default_enabled():
+        reasons.append("the environment's default is off (`piplockhook disable`); PIPLOCKHOOK=1 opts a run in")
+    try:
+        config.load(env)
+    except config.ConfigError as exc:
+        reasons.append(f"bad configuration, pip would stop with status 2: {exc}")
+    try:
+        import wrapt  # noqa: F401
+    except ImportError:
+        reasons.append("wrapt is not importable: the hook cannot patch pip")
+    return reasons
+
+
+def status(env=os.environ) -> Dict[str, Any]:
+    """Everything `piplockhook status` shows; the keys are the --json format."""
+    reasons = _why_inactive(env)
+    override = env.get("PIPLOCKHOOK_LOCKFILE", "").strip()
+    where = locations.lock_for_options(None, os.path.abspath(override) if override else None)
+    holders, note = [], ""
+    try:
+        fd = os.open(where.path, os.O_RDONLY)
+    except FileNotFoundError:
+        parent = os.path.dirname(where.path)
+        if not os.access(parent if os.path.isdir(parent) else os.path.dirname(parent), os.W_OK):
+            note = f"{where.path} does not exist and cannot be created by this user: pip runs unlocked here"
+    except OSError as exc:
+        note = f"cannot open {where.path}: {exc.strerror}"
+    else:
+        try:
+            holders = holders_of(fd)
+        finally:
+            os.close(fd)
+    return {
+        "version": piplockhook.__version__,
+        "python": sys.executable,
+        "site_packages": SITE_PACKAGES,
+        "installed": all(os.path.exists(os.path.join(SITE_PACKAGES, f)) for f in STARTUP_FILES),
+        "default": "on" if _gate.default_enabled() else "off",
+        "active": not reasons,
+        "reasons": reasons,
+        "environment": where.environment,
+        "lock_path": where.path,
+        "lock_file_exists": os.path.exists(where.path),
+        "lock_note": note,
+        "holders": [
+            {"pid": h.pid, "mode": h.mode, "command": h.command, "running_for": h.running_for} for h in holders
+        ],
+        "holders_known": sys.platform.startswith("linux"),
+        "leftovers": leftovers(),
+    }
+
+
+def format_status(info: Dict[str, Any]) -> str:
+    lines = [f"piplockhook {info['version']} in {info['site_packages']}"]
+    if info["active"]:
+        lines.append("active: every pip run in this environment takes the lock")
+    else:
+        lines.append("NOT active for pip here:")
+        lines.extend(f"  - {r}" for r in info["reasons"])
+    lines.append(f"default: {info['default']}")
+    lines.append(f"lock: {info['lock_path']}" + ("" if info["lock_file_exists"] else " (not created yet)"))
+    if info["lock_note"]:
+        lines.append(f"  {info['lock_note']}")
+    if info["holders"]:
+        lines.append("held by:")
+        lines.extend(
+            f"  pid {h['pid']} ({h['mode']}): {h['command']}" for h in info["holders"]
+        )
+    else:
+        lines.append("held by: nobody" if info["holders_known"] else "held by: unknown on this platform")
+    if info["leftovers"]:
+        lines.append("leftovers of interrupted pip runs (safe to delete when no pip runs):")
+        lines.extend(f"  {p}" for p in info["leftovers"])
+    return "\n".join(lines)

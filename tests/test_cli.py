@@ -1,0 +1,215 @@
+"""The piplockhook command, run as a real process in a venv that has the hook."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from procs import Background, lock_waiters, wait_until
+
+pytestmark = pytest.mark.slow
+
+PROBE = "import fcntl, sys; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_{}|fcntl.LOCK_NB)"
+
+
+def cli(venv, *args, env=None, check=False, **kwargs):
+    return venv.run([os.path.join(venv.bin, "piplockhook"), *args], env=env or venv.env(), check=check, **kwargs)
+
+
+def can_lock(venv, path, mode):
+    """Could another process take the lock on `path` in `mode` right now?"""
+    probe = venv.run([sys.executable, "-c", PROBE.format("EX" if mode == "exclusive" else "SH"), path], check=False)
+    return probe.returncode == 0
+
+
+def start_cli(venv, *args, **env):
+    return Background([os.path.join(venv.bin, "piplockhook"), *args], venv.env(**env))
+
+
+WAIT_FOR_STDIN = [sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.readline()"]
+
+
+@pytest.mark.parametrize("flag, blocked", [("-x", "shared"), ("-s", "exclusive")])
+def test_run_holds_the_lock_for_the_whole_command(venv, flag, blocked):
+    # The command runs in a child process, started after the lock was taken:
+    # unlike sage-flock's exec, the lock survives it.
+    proc = start_cli(venv, "run", flag, "--", *WAIT_FOR_STDIN)
+    try:
+        proc.expect("ready", stream="stdout")
+        assert not can_lock(venv, venv.lock_path, blocked)
+        if flag == "-s":
+            assert can_lock(venv, venv.lock_path, "shared")
+        proc.send("done")
+        assert proc.finish()[0] == 0
+        assert can_lock(venv, venv.lock_path, "exclusive")
+    finally:
+        proc.kill()
+
+
+def test_run_returns_the_exit_status(venv):
+    assert cli(venv, "run", "--", "sh", "-c", "exit 3").returncode == 3
+    assert cli(venv, "run", "sh", "-c", "kill -TERM $$").returncode == 128 + signal.SIGTERM
+    assert cli(venv, "run", "--", "no-such-command-xyz").returncode == 127
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_forwards_sigterm_and_sigint(venv, signum):
+    child = (
+        "import signal, sys, time\n"
+        f"signal.signal({int(signum)}, lambda *a: (print('got', {int(signum)}, flush=True), sys.exit(7)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = start_cli(venv, "run", "--", sys.executable, "-c", child)
+    try:
+        proc.expect("ready", stream="stdout")
+        proc.proc.send_signal(signum)
+        rc, out, err = proc.finish(timeout=30)
+        assert f"got {int(signum)}" in out
+        assert rc == 7
+        assert can_lock(venv, venv.lock_path, "exclusive")
+    finally:
+        proc.kill()
+
+
+def test_pip_inside_run_does_not_wait(venv):
+    result = cli(venv, "run", "-x", "--", os.path.join(venv.bin, "pip"), "list", env=venv.env(PIPLOCKHOOK_DEBUG="1"), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "skipped shared lock" in result.stderr and "nested" in result.stderr
+
+
+def test_pip_needing_more_than_run_holds_warns_once_and_goes_on(venv):
+    venv.pip("install", "plhsmall==1.0")
+    result = cli(venv, "run", "-s", "--", os.path.join(venv.bin, "pip"), "uninstall", "-y", "plhsmall", timeout=60)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "-x" in warnings[0]
+    assert "plhsmall" not in venv.installed()
+
+
+def test_run_waits_with_sage_flock_style_message(venv, holder, tmp_path):
+    path = str(tmp_path / "a" / "b" / "sage.lock")  # parents are created
+    assert cli(venv, "run", "--lockfile", path, "--", "true").returncode == 0
+    h = holder(path)
+    h.hold("shared")
+    proc = start_cli(venv, "run", "--lockfile", path, "--", "true")
+    try:
+        # sage-flock's line ends only when the lock is had: wait for the kernel
+        # to show the run blocked, then let it go.
+        wait_until(lambda: proc.proc.pid in lock_waiters(path), what="run blocked in flock")
+        h.release()
+        rc, _, err = proc.finish()
+        assert rc == 0
+        assert re.search(r"Waiting for exclusive lock on .*sage\.lock to run true \(held by pid \d+ \(shared.*\) \.\.\. ok \(", err), err
+    finally:
+        proc.kill()
+
+
+def test_run_timeout(venv, holder):
+    h = holder(venv.lock_path)
+    h.hold("exclusive")
+    result = cli(venv, "run", "--timeout", "0.3", "--", "true")
+    assert result.returncode == 1
+    assert "ERROR: piplockhook run: timed out after 0.3s" in result.stderr
+    h.release()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--bogus", "--", "true"], "unrecognized arguments"),
+        (["run", "--"], "no COMMAND to run"),
+        (["run"], "no COMMAND to run"),
+        (["run", "-s", "-x", "true"], "not allowed with argument"),
+        (["run", "--timeout", "-1", "true"], "--timeout '-1'"),
+        (["nope"], "invalid choice"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(venv, args, message):
+    result = cli(venv, *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ERROR: piplockhook") and message in lines[0], result.stderr
+
+
+def test_lockfile_that_is_a_directory_is_a_usage_error(venv, tmp_path):
+    result = cli(venv, "run", "--lockfile", str(tmp_path), "--", "true")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is a directory" in result.stderr
+
+
+def test_help_for_every_subcommand_has_examples(venv):
+    for sub in ("run", "status", "enable", "disable", "check"):
+        result = cli(venv, sub, "--help")
+        assert result.returncode == 0 and "example" in result.stdout, sub
+
+
+def test_status_shows_a_live_holder_and_hides_a_dead_one(venv, holder):
+    h = holder(venv.lock_path)
+    h.hold("shared")
+    info = json.loads(cli(venv, "status", "--json", check=True).stdout)
+    assert [(x["pid"], x["mode"]) for x in info["holders"]] == [(h.proc.pid, "shared")]
+    assert "lockholder.py" in info["holders"][0]["command"]
+    assert f"pid {h.proc.pid} (shared)" in cli(venv, "status").stdout
+    h.proc.kill()  # SIGKILL: the kernel drops its lock, status must not show it
+    h.proc.wait(timeout=10)
+    info = json.loads(cli(venv, "status", "--json", check=True).stdout)
+    assert info["holders"] == []
+
+
+def test_status_json_keys_are_stable(venv):
+    info = json.loads(cli(venv, "status", "--json", check=True).stdout)
+    assert sorted(info) == sorted([
+        "version", "python", "site_packages", "installed", "default", "active", "reasons", "environment",
+        "lock_path", "lock_file_exists", "lock_note", "holders", "holders_known", "leftovers",
+    ])
+    assert info["installed"] and info["active"] and info["reasons"] == []
+    assert info["lock_path"] == venv.lock_path
+
+
+def test_status_reports_leftovers_of_a_killed_pip(venv):
+    leftover = os.path.join(venv.site_packages, "~lhdemo")
+    os.mkdir(leftover)
+    try:
+        info = json.loads(cli(venv, "status", "--json", check=True).stdout)
+        assert info["leftovers"] == [leftover]
+        assert "leftovers of interrupted pip runs" in cli(venv, "status").stdout
+    finally:
+        os.rmdir(leftover)
+
+
+def test_status_says_why_it_is_not_active(venv):
+    info = json.loads(cli(venv, "status", "--json", env=venv.env(PIPLOCKHOOK="0"), check=True).stdout)
+    assert not info["active"] and "PIPLOCKHOOK=0" in info["reasons"][0]
+    info = json.loads(cli(venv, "status", "--json", env=venv.env(PIPLOCKHOOK_TIMEOUT="x"), check=True).stdout)
+    assert not info["active"] and "bad configuration" in info["reasons"][0]
+
+
+def test_disable_enable_round_trip_seen_by_real_pip(venv):
+    def events(**env):
+        return "acquired shared lock" in venv.pip("list", env=venv.env(PIPLOCKHOOK_DEBUG="1", **env)).stderr
+
+    try:
+        assert cli(venv, "disable", check=True).returncode == 0
+        info = json.loads(cli(venv, "status", "--json", check=True).stdout)
+        assert info["default"] == "off" and not info["active"]
+        assert not events()
+        assert events(PIPLOCKHOOK="1")
+    finally:
+        assert cli(venv, "enable", check=True).returncode == 0
+    assert json.loads(cli(venv, "status", "--json", check=True).stdout)["active"]
+    assert events()
+    assert not events(PIPLOCKHOOK="0")
+
+
+def test_check_proves_locking_works_here(venv):
+    result = cli(venv, "check", check=True)
+    assert "locking works in" in result.stdout
+
+
+def test_python_dash_m_piplockhook(venv):
+    result = venv.run([venv.python, "-m", "piplockhook", "status"])
+    assert "active: every pip run" in result.stdout
