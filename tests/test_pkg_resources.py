@@ -17,7 +17,7 @@ BUILD_LINE = "pkg_resources working set, under this lock"
 
 
 def uses_pkg_resources_backend(venv, env):
-    probe = "from pip._internal.metadata import select_backend as s; print(s().__name__)"
+    probe = "from pip._internal.metadata import get_default_environment as g; print(type(g()).__module__)"
     out = venv.run([venv.python, "-c", probe], env=env, check=False).stdout
     return out.strip().endswith("pkg_resources")
 
