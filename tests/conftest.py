@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -99,6 +100,23 @@ def pytest_sessionfinish(session, exitstatus):
 
 def pytest_report_header(config):
     return f"pip under test: {PIP_UNDER_TEST or 'the one python -m venv brings'}"
+
+
+@pytest.fixture(scope="session")
+def uv(tmp_path_factory):
+    """The uv binary from its wheel (downloaded once), or skip where it cannot be had."""
+    folder = tmp_path_factory.mktemp("uv")
+    try:
+        _host_pip("download", "--only-binary=:all:", "--no-deps", "--dest", str(folder), "uv")
+    except RuntimeError as exc:
+        pytest.skip(f"uv could not be downloaded: {str(exc)[-200:]}")
+    wheel = next(folder.glob("uv-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        member = next(n for n in zf.namelist() if n.endswith(".data/scripts/uv"))
+        target = folder / "uv"
+        target.write_bytes(zf.read(member))
+    target.chmod(0o755)
+    return str(target)
 
 
 @pytest.fixture(scope="module")

@@ -178,19 +178,30 @@ class LockHolder(Background):
         self.kill()
 
 
-def lock_waiters(path):
-    """Pids blocked in flock on `path`, from the kernel (/proc/locks, Linux)."""
+def _flocks(path, waiting):
     st = os.stat(path)
     device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    pids = set()
+    found = {}
     with open("/proc/locks") as f:
         for line in f:
             fields = line.split()
-            if "->" in fields:
+            if ("->" in fields) != waiting:
+                continue
+            if waiting:
                 fields.remove("->")
-                if fields[1] == "FLOCK" and fields[5] == device:
-                    pids.add(int(fields[4]))
-    return pids
+            if fields[1] == "FLOCK" and fields[5] == device:
+                found[int(fields[4])] = "exclusive" if fields[3] == "WRITE" else "shared"
+    return found
+
+
+def lock_waiters(path):
+    """Pids blocked in flock on `path`, from the kernel (/proc/locks, Linux)."""
+    return set(_flocks(path, waiting=True))
+
+
+def lock_holders(path):
+    """{pid: mode} of the processes holding a flock on `path` (/proc/locks)."""
+    return _flocks(path, waiting=False)
 
 
 def wait_until(predicate, timeout=30, what="condition"):
