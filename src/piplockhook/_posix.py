@@ -15,8 +15,11 @@ def open_lock_file(path: str, create: bool) -> int:
     flags = os.O_RDWR | _CLOEXEC | (os.O_CREAT if create else 0)
     try:
         return os.open(path, flags, 0o666)  # umask decides; 0644 lets others lock too
-    except PermissionError:
-        return os.open(path, os.O_RDONLY | _CLOEXEC)
+    except PermissionError as denied:
+        try:
+            return os.open(path, os.O_RDONLY | _CLOEXEC)
+        except FileNotFoundError:
+            raise denied from None  # missing, and not ours to create
 
 
 def try_lock(fd: int, exclusive: bool) -> bool:

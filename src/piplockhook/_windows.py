@@ -43,8 +43,11 @@ def open_lock_file(path: str, create: bool) -> int:
     flags = os.O_RDWR | os.O_NOINHERIT | (os.O_CREAT if create else 0)
     try:
         return os.open(path, flags, 0o666)
-    except PermissionError:
-        return os.open(path, os.O_RDONLY | os.O_NOINHERIT)
+    except PermissionError as denied:
+        try:
+            return os.open(path, os.O_RDONLY | os.O_NOINHERIT)
+        except FileNotFoundError:
+            raise denied from None
 
 
 def _call(fd: int, flags: int) -> bool:

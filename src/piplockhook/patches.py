@@ -71,7 +71,8 @@ def _shared_for_working_set() -> Iterator[None]:
         except KeyboardInterrupt:
             cancelled_line()  # pip's own words: this wait happens before pip's handlers
             raise SystemExit(1) from None
-        reporter.debug("building", str(lock.mode or "no"), where.path, "pkg_resources working set, under this lock")
+        if lock.mode is not None:
+            reporter.debug("building", lock.mode, where.path, "pkg_resources working set, under this lock")
         yield
     finally:
         lock.close()
