@@ -50,6 +50,27 @@ def install() -> None:
 
 
 @contextlib.contextmanager
+def _environment_lock(cfg: _config.Config, mode: str) -> Iterator[EnvironmentLock]:
+    """Hold the environment's lock outside pip's command handlers (where
+    errors and Ctrl-C must end the process here, in pip's words)."""
+    reporter = Reporter(cfg.debug)
+    where = locations.lock_for_options(None, cfg.lockfile)
+    lock = EnvironmentLock(where.path, environment=where.environment, reporter=reporter, timeout=cfg.timeout)
+    try:
+        try:
+            lock.acquire(mode)
+        except (LockTimeout, LockError) as exc:
+            error_line(str(exc))
+            raise SystemExit(1) from None
+        except KeyboardInterrupt:
+            cancelled_line()
+            raise SystemExit(1) from None
+        yield lock
+    finally:
+        lock.close()
+
+
+@contextlib.contextmanager
 def _shared_for_working_set() -> Iterator[None]:
     """Hold the environment's shared lock while pkg_resources scans it."""
     try:
@@ -59,23 +80,10 @@ def _shared_for_working_set() -> Iterator[None]:
     if cfg is None or not cfg.enabled:
         yield
         return
-    reporter = Reporter(cfg.debug)
-    where = locations.lock_for_options(None, cfg.lockfile)
-    lock = EnvironmentLock(where.path, environment=where.environment, reporter=reporter, timeout=cfg.timeout)
-    try:
-        try:
-            lock.acquire(_policy.SHARED)
-        except (LockTimeout, LockError) as exc:
-            error_line(str(exc))
-            raise SystemExit(1) from None
-        except KeyboardInterrupt:
-            cancelled_line()  # pip's own words: this wait happens before pip's handlers
-            raise SystemExit(1) from None
+    with _environment_lock(cfg, _policy.SHARED) as lock:
         if lock.mode is not None:
-            reporter.debug("building", lock.mode, where.path, "pkg_resources working set, under this lock")
+            lock.reporter.debug("building", lock.mode, lock.path, "pkg_resources working set, under this lock")
         yield
-    finally:
-        lock.close()
 
 
 def _fallback(reporter: Reporter, what: str) -> None:
@@ -261,16 +269,6 @@ def _whole_pip_exclusive(wrapped, instance, args, kwargs):
         return _config.EXIT_BAD_CONFIG
     if not cfg.enabled:
         return wrapped(*args, **kwargs)
-    reporter = Reporter(cfg.debug)
-    _fallback(reporter, "pip._internal.cli.base_command.Command.main")
-    where = locations.lock_for_options(None, cfg.lockfile)
-    lock = EnvironmentLock(where.path, environment=where.environment, reporter=reporter, timeout=cfg.timeout)
-    try:
-        try:
-            lock.acquire(_policy.EXCLUSIVE)
-        except (LockTimeout, LockError) as exc:
-            error_line(str(exc))
-            return 1
+    _fallback(Reporter(cfg.debug), "pip._internal.cli.base_command.Command.main")
+    with _environment_lock(cfg, _policy.EXCLUSIVE):
         return wrapped(*args, **kwargs)
-    finally:
-        lock.close()
