@@ -35,13 +35,16 @@ def test_cli_page_is_what_the_generator_writes_on_this_python():
     assert read("cli.md") == gen_cli.page(), "run: python docs/gen_cli.py"
 
 
-def test_configuration_page_names_every_variable_and_error():
+def test_configuration_page_names_every_variable_and_its_exact_error():
     from piplockhook import config
 
     page = read("configuration.md")
     for variable in ("PIPLOCKHOOK", "PIPLOCKHOOK_TIMEOUT", "PIPLOCKHOOK_LOCKFILE", "PIPLOCKHOOK_DEBUG"):
         assert f"`{variable}`" in page
-    try:
-        config.load({"PIPLOCKHOOK_TIMEOUT": "-1"})
-    except config.ConfigError as exc:
-        assert f"ERROR: piplockhook: {exc}" in page
+    # Each example row of the page: the code's own message for that value.
+    rows = re.findall(r"\| `(PIPLOCKHOOK\w*)=([^`]+)`.*?\| `(ERROR: [^`]+)` \|", page)
+    assert {variable for variable, _, _ in rows} == {"PIPLOCKHOOK", "PIPLOCKHOOK_TIMEOUT", "PIPLOCKHOOK_LOCKFILE", "PIPLOCKHOOK_DEBUG"}
+    for variable, value, documented in rows:
+        with pytest.raises(config.ConfigError) as raised:
+            config.load({variable: value})
+        assert documented == f"ERROR: piplockhook: {raised.value}"
