@@ -67,12 +67,17 @@ def _install_pip_under_test(venv):
         pytest.skip(_pip_in_venvs["unusable"])
     spec = "pip" if PIP_UNDER_TEST == "newest" else f"pip=={PIP_UNDER_TEST}"
     venv.run([venv.python, "-m", "pip", "install", "--upgrade", spec])
-    probe = venv.run([venv.python, "-m", "pip", "--version"], check=False)
+    # Does this pip work on this Python at all (pip 22.3 on 3.12 does not:
+    # its pkg_resources needs pkgutil.ImpImporter)? A real install, before
+    # the hook is there, tells.
+    probe = venv.run([venv.python, "-m", "pip", "install", "--target", os.path.join(venv.path, "probe"), "plhsmall"],
+                     check=False)
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["?"])[-1]
         _pip_in_venvs["unusable"] = f"pip {PIP_UNDER_TEST} does not run on Python {sys.version_info[0]}.{sys.version_info[1]}: {last}"
         pytest.skip(_pip_in_venvs["unusable"])
-    _pip_in_venvs["version"] = probe.stdout.split()[1]
+    version = venv.run([venv.python, "-m", "pip", "--version"]).stdout.split()[1]
+    _pip_in_venvs["version"] = version
 
 
 def pytest_sessionfinish(session, exitstatus):
