@@ -121,6 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         return _usage_error("piplockhook run", str(exc))
     if os.path.isdir(where.path):
         return _usage_error("piplockhook run", f"the lock path {where.path} is a directory")
+    try:
+        debug = bool(config.switch(os.environ, "PIPLOCKHOOK_DEBUG"))
+    except config.ConfigError as exc:
+        return _usage_error("piplockhook run", str(exc))
     from piplockhook.runner import run_locked
 
     return run_locked(
@@ -129,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
         path=where.path,
         environment=where.environment,
         timeout=timeout,
-        debug=bool(os.environ.get("PIPLOCKHOOK_DEBUG", "").strip() not in ("", "0", "off", "false", "no")),
+        debug=debug,
     )
 
 

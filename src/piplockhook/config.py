@@ -28,7 +28,8 @@ class Config:
     debug: bool
 
 
-def _word(env: Mapping[str, str], name: str) -> Optional[bool]:
+def switch(env: Mapping[str, str], name: str) -> Optional[bool]:
+    """An on/off word from `env` (None when unset or empty); ConfigError otherwise."""
     raw = env.get(name, "")
     word = raw.strip().lower()
     if not word:  # an empty value means unset
@@ -68,10 +69,10 @@ def _lockfile(env: Mapping[str, str]) -> Optional[str]:
 
 def load(env: Mapping[str, str] = os.environ) -> Config:
     """Read every switch; raise ConfigError for the first bad one."""
-    switch = _word(env, "PIPLOCKHOOK")
+    on = switch(env, "PIPLOCKHOOK")
     return Config(
-        enabled=default_enabled() if switch is None else switch,
+        enabled=default_enabled() if on is None else on,
         timeout=_timeout(env),
         lockfile=_lockfile(env),
-        debug=bool(_word(env, "PIPLOCKHOOK_DEBUG")),
+        debug=bool(switch(env, "PIPLOCKHOOK_DEBUG")),
     )

@@ -38,10 +38,6 @@ COMMAND_LOCKS = {
 }
 UNKNOWN_COMMAND = READ  # a pip command this table does not know yet
 
-# When the hook cannot find the pip internal it needs to escalate at the right
-# moment, the command holds the stronger mode all along: more locking, never less.
-WHOLE_COMMAND_EXCLUSIVE = Policy(EXCLUSIVE, None)
-
 
 def policy_for(command: str, *, dry_run: bool = False, can_escalate: bool = True) -> Policy:
     """The lock policy of one pip command run."""
@@ -51,5 +47,7 @@ def policy_for(command: str, *, dry_run: bool = False, can_escalate: bool = True
     if dry_run:  # `install --dry-run` writes nothing
         return READ
     if not can_escalate:
+        # The pip internal where writing starts was not found: hold the
+        # stronger mode all along (more locking, never less).
         return Policy(policy.write, None)
     return policy
