@@ -143,6 +143,9 @@ def _command_main(wrapped, instance, args, kwargs):
     except _config.ConfigError as exc:
         error_line(str(exc))
         return _config.EXIT_BAD_CONFIG
+    except Exception as exc:  # a bug of ours must not break pip: say so, run it
+        Reporter(False).warning(f"not locking: {exc!r}")
+        return wrapped(*args, **kwargs)
     if not cfg.enabled:
         return wrapped(*args, **kwargs)
     reporter = Reporter(cfg.debug)
