@@ -40,6 +40,7 @@ and unlock, ≤ 50 ms to wake up.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output", default=os.path.join(ROOT, "docs", "performance.md"), help="the page to write")
     args = parser.parse_args()
     parts = [INTRO.format(date=datetime.date.today().isoformat())]
     for title, script, full, quick in BENCHMARKS:
@@ -55,9 +56,9 @@ def main() -> None:
         if script == "stress.py":
             block = "```\n" + block.strip() + "\n```"
         parts.append(f"\n## {title}\n\n`{command}` — {'; '.join(heading)}\n\n{block.strip()}\n")
-    with open(os.path.join(ROOT, "docs", "performance.md"), "w") as f:
+    with open(args.output, "w") as f:
         f.write("".join(parts))
-    print("wrote docs/performance.md", file=sys.stderr)
+    print(f"wrote {args.output}", file=sys.stderr)
 
 
 if __name__ == "__main__":
