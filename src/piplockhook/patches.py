@@ -11,6 +11,8 @@ Only ``pip._internal.*`` modules are patched, through wrapt post-import hooks
   from the shared to the exclusive lock and re-checks what is installed now.
 * Fallback: if an internal is missing (a pip we do not know), lock more, never
   less: the whole install exclusive, or pip's whole entry point exclusive.
+* Every wrapper fails open: an unexpected error of ours is one warning line,
+  and pip runs unlocked (tests/test_fail_open.py).
 
 Everything the wrappers need is imported here, before pip runs: pip 26.3
 blocks every import once installing starts, and an upgrade of piplockhook
@@ -49,25 +51,47 @@ def install() -> None:
     sys.meta_path.insert(0, working_set.WorkingSetGuard(_shared_for_working_set))
 
 
-@contextlib.contextmanager
-def _environment_lock(cfg: _config.Config, mode: str) -> Iterator[EnvironmentLock]:
-    """Hold the environment's lock outside pip's command handlers (where
-    errors and Ctrl-C must end the process here, in pip's words)."""
-    reporter = Reporter(cfg.debug)
-    where = locations.lock_for_options(None, cfg.lockfile)
-    lock = EnvironmentLock(where.path, environment=where.environment, reporter=reporter, timeout=cfg.timeout)
+def _unlocked_because(exc: BaseException, path: str = "") -> None:
+    """A bug of ours (or an OS we did not foresee) must not break pip: one
+    warning line (once per process), and pip goes on unlocked."""
+    Reporter(False).warning(f"not locking{' ' + path if path else ''}: {exc!r}")
+
+
+def _close(lock: Optional[EnvironmentLock]) -> None:
     try:
-        try:
-            lock.acquire(mode)
-        except (LockTimeout, LockError) as exc:
-            error_line(str(exc))
-            raise SystemExit(1) from None
-        except KeyboardInterrupt:
-            cancelled_line()
-            raise SystemExit(1) from None
+        if lock is not None:
+            lock.close()
+    except Exception as exc:
+        Reporter(False).warning(f"could not release {lock.path}: {exc!r}; it is released when pip exits")
+
+
+@contextlib.contextmanager
+def _environment_lock(cfg: _config.Config, mode: str) -> Iterator[Optional[EnvironmentLock]]:
+    """Hold the environment's lock outside pip's command handlers (where
+    errors and Ctrl-C must end the process here, in pip's words). Yields
+    None where locking failed unexpectedly."""
+    lock = None
+    try:
+        where = locations.lock_for_options(None, cfg.lockfile)
+        lock = EnvironmentLock(where.path, environment=where.environment, reporter=Reporter(cfg.debug),
+                               timeout=cfg.timeout)
+        lock.acquire(mode)
+    except (LockTimeout, LockError) as exc:
+        _close(lock)
+        error_line(str(exc))
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        _close(lock)
+        cancelled_line()
+        raise SystemExit(1) from None
+    except Exception as exc:
+        _close(lock)
+        _unlocked_because(exc, lock.path if lock is not None else "")
+        lock = None
+    try:
         yield lock
     finally:
-        lock.close()
+        _close(lock)
 
 
 @contextlib.contextmanager
@@ -75,13 +99,13 @@ def _shared_for_working_set() -> Iterator[None]:
     """Hold the environment's shared lock while pkg_resources scans it."""
     try:
         cfg = _config.load()
-    except _config.ConfigError:  # reported when pip's command starts
+    except Exception:  # reported when pip's command starts
         cfg = None
     if cfg is None or not cfg.enabled:
         yield
         return
     with _environment_lock(cfg, _policy.SHARED) as lock:
-        if lock.mode is not None:
+        if lock is not None and lock.mode is not None:
             lock.reporter.debug("building", lock.mode, lock.path, "pkg_resources working set, under this lock")
         yield
 
@@ -143,8 +167,8 @@ def _command_main(wrapped, instance, args, kwargs):
     except _config.ConfigError as exc:
         error_line(str(exc))
         return _config.EXIT_BAD_CONFIG
-    except Exception as exc:  # a bug of ours must not break pip: say so, run it
-        Reporter(False).warning(f"not locking: {exc!r}")
+    except Exception as exc:
+        _unlocked_because(exc)
         return wrapped(*args, **kwargs)
     if not cfg.enabled:
         return wrapped(*args, **kwargs)
@@ -156,7 +180,10 @@ def _command_main(wrapped, instance, args, kwargs):
 
     # Wrap this command object's run(), whatever its class: commands pip adds
     # later are locked too (shared), without a patch per command.
-    instance.run = wrapt.FunctionWrapper(instance.run, run_with_lock)
+    try:
+        instance.run = wrapt.FunctionWrapper(instance.run, run_with_lock)
+    except Exception as exc:
+        _unlocked_because(exc)
     return wrapped(*args, **kwargs)
 
 
@@ -174,7 +201,7 @@ class CommandRun:
         except (LockTimeout, LockError) as exc:
             raise _CommandError(f"piplockhook: {exc}") from None
         except Exception as exc:  # an OS we did not foresee: warn, never break pip
-            self.lock.reporter.warning(f"could not lock {self.lock.path} ({exc!r}); running unlocked")
+            _unlocked_because(exc, self.lock.path)
 
     def start_writing(self, requirements: list, use_user_site: bool) -> None:
         """Shared -> exclusive, then look again at what is installed now."""
@@ -187,11 +214,33 @@ class CommandRun:
 
 def _command_run(name: str, cfg: _config.Config, reporter: Reporter, run, args, kwargs):
     options = args[0] if args else kwargs.get("options")
+    try:
+        current = _command_lock(name, cfg, reporter, options)
+    except Exception as exc:
+        _unlocked_because(exc)
+        return run(*args, **kwargs)
+    if current is None:
+        return run(*args, **kwargs)
+    try:
+        current.take(current.policy.run)
+        if current.lock.mode is not None:
+            _refresh_installed_view(reporter)  # pkg_resources may have scanned before we held the lock
+        _runs.append(current)
+        try:
+            return run(*args, **kwargs)
+        finally:
+            _runs.remove(current)
+    finally:
+        _close(current.lock)
+
+
+def _command_lock(name: str, cfg: _config.Config, reporter: Reporter, options: Any) -> Optional[CommandRun]:
+    """This command's lock, not yet taken; None for commands that take none."""
     dry_run = bool(getattr(options, "dry_run", False))
     can_escalate = _patched["install_given_reqs"]
     policy = _policy.policy_for(name, dry_run=dry_run, can_escalate=can_escalate)
     if policy.run is None:
-        return run(*args, **kwargs)
+        return None
     if not can_escalate and name in _policy.COMMAND_LOCKS and _policy.COMMAND_LOCKS[name].write:
         _fallback(reporter, "pip._internal.req.install_given_reqs")
     where = locations.lock_for_options(options, cfg.lockfile)
@@ -202,35 +251,33 @@ def _command_run(name: str, cfg: _config.Config, reporter: Reporter, run, args, 
         timeout=cfg.timeout,
         create=not dry_run,  # --dry-run writes nothing, not even a lock file
     )
-    current = CommandRun(options, policy, lock)
-    try:
-        current.take(policy.run)
-        if lock.mode is not None:
-            _refresh_installed_view(reporter)  # pkg_resources may have scanned before we held the lock
-        _runs.append(current)
-        try:
-            return run(*args, **kwargs)
-        finally:
-            _runs.remove(current)
-    finally:
-        lock.close()
+    return CommandRun(options, policy, lock)
 
 
 def _install_given_reqs(wrapped, instance, args, kwargs):
     current = _runs[-1] if _runs else None
     if current is not None and current.policy.write:
         try:
-            call = _install_given_reqs_signature.bind_partial(*args, **kwargs).arguments
-        except (TypeError, AttributeError):
-            call = None  # unknown signature: escalate (more locking, never less)
-        requirements = list(call.get("requirements") or []) if call else [None]
-        # pip's in-process build-dependency install (26.x) writes to its own
-        # temporary prefix: that is not this command writing the environment.
-        same_prefix = call is None or call.get("prefix") == getattr(current.options, "prefix_path", None)
-        if requirements and same_prefix:
-            use_user_site = bool(call.get("use_user_site")) if call else False
-            current.start_writing([r for r in requirements if r is not None], use_user_site)
+            _start_writing(current, args, kwargs)
+        except _CommandError:  # a timeout: pip's own error line, nothing written
+            raise
+        except Exception as exc:
+            _unlocked_because(exc)
     return wrapped(*args, **kwargs)
+
+
+def _start_writing(current: CommandRun, args: tuple, kwargs: dict) -> None:
+    try:
+        call = _install_given_reqs_signature.bind_partial(*args, **kwargs).arguments
+    except (TypeError, AttributeError):
+        call = None  # unknown signature: escalate (more locking, never less)
+    requirements = list(call.get("requirements") or []) if call else [None]
+    # pip's in-process build-dependency install (26.x) writes to its own
+    # temporary prefix: that is not this command writing the environment.
+    same_prefix = call is None or call.get("prefix") == getattr(current.options, "prefix_path", None)
+    if requirements and same_prefix:
+        use_user_site = bool(call.get("use_user_site")) if call else False
+        current.start_writing([r for r in requirements if r is not None], use_user_site)
 
 
 def _refresh_installed_view(reporter: Reporter) -> None:
@@ -270,6 +317,9 @@ def _whole_pip_exclusive(wrapped, instance, args, kwargs):
     except _config.ConfigError as exc:
         error_line(str(exc))
         return _config.EXIT_BAD_CONFIG
+    except Exception as exc:
+        _unlocked_because(exc)
+        return wrapped(*args, **kwargs)
     if not cfg.enabled:
         return wrapped(*args, **kwargs)
     _fallback(Reporter(cfg.debug), "pip._internal.cli.base_command.Command.main")

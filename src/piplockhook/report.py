@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Sequence, Set
 
 from piplockhook.holders import Holder
 
 PREFIX = "piplockhook: "
+_warned: Set[str] = set()
 
 
 def _write(text: str, prefix: str = PREFIX) -> None:
@@ -35,7 +36,9 @@ class Reporter:
         _write(f"acquired {mode} lock after waiting {waited:.1f}s")
 
     def warning(self, text: str) -> None:
-        _write("warning: " + text)
+        if text not in _warned:  # a fault met at several places is said once
+            _warned.add(text)
+            _write("warning: " + text)
 
 
 def error_line(text: str) -> None:

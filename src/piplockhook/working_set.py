@@ -38,11 +38,14 @@ class WorkingSetGuard:
     def find_spec(self, name: str, path=None, target=None):
         if name not in GUARDED:
             return None
-        spec = self._spec_from_other_finders(name, path, target)
-        loader = getattr(spec, "loader", None)
-        if loader is not None and hasattr(loader, "exec_module"):
-            # The loader instance is this import's own: patching it changes nothing else.
-            wrapt.wrap_function_wrapper(loader, "exec_module", self._exec_module)
+        try:
+            spec = self._spec_from_other_finders(name, path, target)
+            loader = getattr(spec, "loader", None)
+            if loader is not None and hasattr(loader, "exec_module"):
+                # The loader instance is this import's own: patching it changes nothing else.
+                wrapt.wrap_function_wrapper(loader, "exec_module", self._exec_module)
+        except Exception:  # let the import go on, unguarded, rather than fail it
+            return None
         return spec
 
     def _spec_from_other_finders(self, name: str, path, target) -> Optional[object]:
