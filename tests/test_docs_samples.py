@@ -197,9 +197,13 @@ def test_diagram_is_the_lock_sequence_of_a_real_install(venv):
                 for kind, mode, _ in gen_diagram.STEPS if kind != "work"]
     result = venv.pip("install", "plhsmall", env=venv.env(PIPLOCKHOOK_DEBUG="1"))
     venv.pip("uninstall", "-y", "plhsmall")
-    events = re.findall(rf"piplockhook: (acquired|released) (shared|exclusive) lock {re.escape(venv.lock_path)}\b",
-                        result.stderr)
-    assert events == expected, result.stderr
+    events = re.findall(rf"piplockhook: (acquired|building|released) (shared|exclusive) lock "
+                        rf"{re.escape(venv.lock_path)}\b", result.stderr)
+    # Older pips import pkg_resources before the command starts; its scan
+    # holds the lock on its own (acquired, building, released) first.
+    text = " ".join(f"{event}:{mode}" for event, mode in events)
+    text = re.sub(r"building:\w+ ?", "", re.sub(r"acquired:(\w+) building:\1 released:\1 ?", "", text))
+    assert text.split() == [f"{event}:{mode}" for event, mode in expected], result.stderr
 
 
 def command_lines(page):
@@ -289,6 +293,8 @@ def test_performance_page_is_what_run_all_writes(wheelhouse, tmp_path):
     """benchmarks/run_all.py --quick (every benchmark, few repetitions) writes
     a page of the same shape as docs/performance.md: same sections, tables and
     rows, stress results in the same form."""
+    if os.environ.get("PLH_TEST_PIP"):
+        pytest.skip("the performance page is checked once, in the main run, not in every cell of the pip matrix")
     page = str(tmp_path / "performance.md")
     env = dict(os.environ, PLH_WHEELHOUSE=wheelhouse, TMPDIR=str(tmp_path))
     subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick", "--output", page],
@@ -297,7 +303,8 @@ def test_performance_page_is_what_run_all_writes(wheelhouse, tmp_path):
         written = f.read()
 
     def shape(text):
-        rows = [line.split("|")[1] for line in text.splitlines() if line.startswith("| ")]
+        # P1's setuptools row is there only where venvs get setuptools (< 3.12).
+        rows = [line.split("|")[1] for line in text.splitlines() if line.startswith("| ") and "setuptools" not in line]
         headings = [line for line in text.splitlines() if line.startswith("#")]
         return headings, [re.sub(r"\d+", "N", row) for row in rows]
 

@@ -44,7 +44,11 @@ def test_pip_works_and_warns_when_piplockhook_breaks(faulty, fault):
         assert result.returncode == 0, (args, result.stderr)
         assert "Traceback" not in result.stderr and "injected fault" in result.stderr, (args, result.stderr)
         warnings = [line for line in result.stderr.splitlines() if line.startswith("piplockhook: warning:")]
-        assert len(warnings) == 1 and "injected fault" in warnings[0], (args, result.stderr)
+        # One line names the fault. A lock that could not be released is
+        # still held by this process: a later request of the same pip then
+        # says, in a second line, that it goes on under that hold.
+        assert warnings and "injected fault" in warnings[0], (args, result.stderr)
+        assert len(warnings) == 1 or (fault == "releasing the lock" and len(warnings) == 2), (args, result.stderr)
         assert check(), (args, result.stdout)
 
 
