@@ -1,27 +1,19 @@
 """Stand-in for the commands the docs' samples wrap (a build step, pytest,
-make): records how the lock in $PROBE_LOCK is held while it runs.
+make): records how the lock in $PROBE_LOCK is held while it runs, as the
+kernel reports it (procs.lock_holders).
 
     python lockprobe.py NAME   ->  appends "NAME exclusive|shared|free" to $PROBE_LOG
 """
 
-import fcntl
 import os
 import sys
 
+from procs import lock_holders
+
 
 def held_mode(path):
-    # Our own descriptor: the holder's is close-on-exec, so it competes.
-    with open(path, "rb") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return "exclusive"
-        fcntl.flock(f, fcntl.LOCK_UN)
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return "shared"
-        return "free"
+    modes = set(lock_holders(path).values())
+    return "exclusive" if "exclusive" in modes else "shared" if modes else "free"
 
 
 if __name__ == "__main__":
