@@ -1,5 +1,6 @@
 """Session fixtures: this project's wheel, a local wheelhouse, fresh venvs."""
 
+import datetime
 import json
 import os
 import subprocess
@@ -98,9 +99,21 @@ def pytest_sessionfinish(session, exitstatus):
         "note": _pip_in_venvs.get("unusable", ""),
         "exitstatus": int(exitstatus),
         **count,
+        "date": datetime.date.today().isoformat(),
+        "commit": os.environ.get("PLH_COMMIT") or _checkout(),
     }
     with open(os.path.join(folder, f"py{python}-pip{cell['pip_requested']}.json"), "w") as f:
         json.dump(cell, f, indent=1)
+
+
+def _checkout():
+    """This checkout's short commit, "+changes" when the tree differs from it."""
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        return commit + ("+changes" if commit and git("status", "--porcelain", "--untracked-files=no") else "")
+    except OSError:  # no git here
+        return ""
 
 
 def pytest_report_header(config):
