@@ -1,7 +1,8 @@
-"""Startup gate, run from ``piplockhook.pth`` (or ``piplockhook.start``).
+"""Startup gate, run from ``piplockhook.pth`` when argv[0] looks like pip.
 
-Don't import costly modules here: on Python 3.15+ this module is imported by
-every Python process of the environment. Only ``sys`` and ``os`` (already
+``start`` is also ready to be a PEP 829 ``piplockhook.start`` entry
+(``piplockhook._gate:start``), which CPython would import and call in every
+process: so don't import costly modules here. Only ``sys`` and ``os`` (already
 loaded by ``site``) are used, and nothing else of piplockhook is imported
 unless this process is pip.
 """
@@ -68,7 +69,7 @@ def default_enabled() -> bool:
 def start() -> None:
     """Patch pip if this process is pip and the hook is on. Never raises."""
     global _started
-    if _started:  # CPython runs .pth lines twice in venvs (cpython#75723)
+    if _started:  # CPython <= 3.14 runs .pth lines twice in venvs (cpython#75723)
         return
     _started = True
     try:

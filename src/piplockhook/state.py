@@ -11,7 +11,22 @@ from piplockhook import _gate, config, locations
 from piplockhook.holders import holders_of
 
 SITE_PACKAGES = os.path.dirname(os.path.dirname(os.path.abspath(piplockhook.__file__)))
-STARTUP_FILES = ("piplockhook.pth", "piplockhook.start")
+# PEP 829: CPython runs the import lines of a .pth file through 3.17 and
+# ignores them from 3.18; a same-named .start file (3.15+) replaces them.
+PTH_IMPORT_LINES_IGNORED_FROM = (3, 18)
+START_FILES_FROM = (3, 15)
+
+
+def startup_problem(site: str = SITE_PACKAGES, version: tuple = tuple(sys.version_info[:2])) -> str:
+    """Why no startup file of ours runs in this Python ("" if one does)."""
+    if version >= START_FILES_FROM and os.path.exists(os.path.join(site, "piplockhook.start")):
+        return ""
+    if not os.path.exists(os.path.join(site, "piplockhook.pth")):
+        return f"piplockhook.pth is missing from {site} (an editable install does not carry it: install the wheel)"
+    if version >= PTH_IMPORT_LINES_IGNORED_FROM:
+        return (f"Python {version[0]}.{version[1]} ignores import lines in .pth files (PEP 829) and {site} has no "
+                "piplockhook.start: install a piplockhook that ships one")
+    return ""
 
 
 def disabled_marker() -> str:
@@ -42,11 +57,9 @@ def leftovers(site: str = SITE_PACKAGES) -> List[str]:
 
 def _why_inactive(env) -> List[str]:
     reasons = []
-    startup = "piplockhook.start" if sys.version_info >= (3, 15) else "piplockhook.pth"
-    if not os.path.exists(os.path.join(SITE_PACKAGES, startup)):
-        reasons.append(
-            f"{startup} is missing from {SITE_PACKAGES} (an editable install does not carry it: install the wheel)"
-        )
+    problem = startup_problem()
+    if problem:
+        reasons.append(problem)
     if sys.flags.no_site:
         reasons.append("site is disabled (python -S): no .pth file runs")
     word = env.get("PIPLOCKHOOK", "").strip().lower()
@@ -88,7 +101,7 @@ def status(env=os.environ) -> Dict[str, Any]:
         "version": piplockhook.__version__,
         "python": sys.executable,
         "site_packages": SITE_PACKAGES,
-        "installed": all(os.path.exists(os.path.join(SITE_PACKAGES, f)) for f in STARTUP_FILES),
+        "installed": not startup_problem(),
         "default": "on" if _gate.default_enabled() else "off",
         "active": not reasons,
         "reasons": reasons,
