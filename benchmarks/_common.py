@@ -32,6 +32,14 @@ def build_wheelhouse(python: str = sys.executable) -> str:
     return house
 
 
+def add_wrapt_for(house: str, python: str) -> None:
+    """Put the wrapt wheel for another interpreter's version into `house`."""
+    version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--python-version", version,
+                    "-d", house, "wrapt"], check=True, capture_output=True)
+
+
 def make_venv(house: str, python: str = sys.executable, hook: bool = True) -> Venv:
     path = tempfile.mkdtemp(prefix="plh-bench-venv-")
     subprocess.run([python, "-m", "venv", path], check=True)

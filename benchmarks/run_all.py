@@ -1,7 +1,11 @@
 """Run every benchmark and write docs/performance.md from their output.
 
-    python benchmarks/run_all.py            # about 15 minutes on 2 cores
+    python benchmarks/run_all.py            # about 20 minutes on 2 cores
     python benchmarks/run_all.py --quick    # fewer repetitions, to try it out
+
+The full run measures P1 on every supported Python: 3.9-3.13 from pyenv
+(linked by .ci/pythons) and 3.14/3.15 in the Debian root of .ci/sid (root
+needed); --quick measures P1 on the running Python only.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
+EVERY_PYTHON = [arg for minor in range(9, 14) for arg in ("--python", f"python3.{minor}")] + [
+    "--sid", "3.14", "--sid", "3.15"]
 BENCHMARKS = [
-    ("P1 — start-up of processes that are not pip", "startup.py", ["--pairs", "200"], ["--pairs", "30"]),
+    ("P1 — start-up of processes that are not pip", "startup.py", ["--pairs", "200", *EVERY_PYTHON], ["--pairs", "30"]),
     ("P2 — uncontended pip", "pip_overhead.py", ["--pairs", "60"], ["--pairs", "5"]),
     ("P3 — parallel installs", "parallel.py", ["--rounds", "5"], ["--rounds", "1"]),
     ("P4 / P5 — fairness and the lock itself", "lock_cost.py", ["--rounds", "20"], ["--rounds", "3"]),
@@ -43,12 +49,14 @@ def main() -> None:
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "performance.md"), help="the page to write")
     args = parser.parse_args()
     parts = [INTRO.format(date=datetime.date.today().isoformat())]
+    pythons = subprocess.run([os.path.join(ROOT, ".ci", "pythons")], capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, PATH=f"{pythons}{os.pathsep}{os.environ['PATH']}" if pythons else os.environ["PATH"])
     for title, script, full, quick in BENCHMARKS:
         argv = quick if args.quick else full
         command = " ".join(["python", f"benchmarks/{script}", *argv])
         print(f"running: {command}", file=sys.stderr, flush=True)
         out = subprocess.run([sys.executable, os.path.join(HERE, script), *argv], capture_output=True,
-                             text=True, check=True).stdout
+                             text=True, check=True, env=env).stdout
         lines = out.strip().splitlines()
         heading = [line[2:] for line in lines if line.startswith("# ")]
         body = [line for line in lines if not line.startswith("# ")]

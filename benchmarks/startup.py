@@ -1,23 +1,75 @@
-"""P1: what the .pth costs every Python process that is not pip.
+"""P1: what piplockhook costs every Python process that is not pip.
 
-`python -c pass` in one venv with piplockhook installed, run in interleaved
-pairs with our .pth present (A) and renamed away (B), same for setuptools'
-`distutils-precedence.pth` where the venv has it. Prints medians and the
-median of the paired ratios, for wall and CPU time.
+For each Python, one venv with piplockhook installed, and `python -c pass`
+timed in interleaved rounds (the order rotates each round) of these states,
+made by renaming files in site-packages between runs:
 
-    python benchmarks/startup.py [--pairs 200]
+  bare    the venv without our startup files
+  floor   bare + a `.pth` holding only a comment: what any `.pth` costs
+          (from 3.13 CPython imports encodings.utf_8_sig once one exists)
+  hook    bare + piplockhook.pth, as the wheel installs it
+  .start  hook + a piplockhook.start (3.15+ only): what shipping the PEP 829
+          file would cost
+
+One row per Python: wall-clock medians, the median of the per-round ratios
+hook ÷ floor (wall and CPU) and hook ÷ bare, and, where valgrind exists,
+instructions (callgrind, PYTHONHASHSEED=0: the same total on every run).
+
+    python benchmarks/startup.py [--pairs 200] [--python PY ...] [--sid 3.14 --sid 3.15]
+
+`--sid 3.15` measures Debian sid's python3.15 inside the root that `.ci/sid`
+builds (pyenv has no 3.14/3.15 here).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import resource
+import shutil
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 
-from _common import build_wheelhouse, describe_machine, make_venv, summary
+from _common import ROOT, Venv, add_wrapt_for, build_wheelhouse, make_venv
+
+STATES = ("bare", "floor", "hook", ".start")
+FLOOR = "plh-floor.pth"
+START_ENTRY = "piplockhook._gate:start\n"
+HEADER = (
+    "| Python | bare | floor | hook | hook ÷ floor | hook ÷ floor (cpu) | hook ÷ floor (instructions) "
+    "| hook ÷ bare | with .start ÷ floor | with .start ÷ floor (instructions) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+)
+
+
+class Site:
+    """Puts site-packages in one of STATES by renaming files."""
+
+    def __init__(self, site: str) -> None:
+        self.pth = os.path.join(site, "piplockhook.pth")
+        self.start = os.path.join(site, "piplockhook.start")
+        self.floor = os.path.join(site, FLOOR)
+        with open(self.floor + ".off", "w") as f:
+            f.write("# a .pth file with nothing to do\n")
+        with open(self.start + ".off", "w") as f:
+            f.write(START_ENTRY)
+        if os.path.exists(self.start):  # a wheel that ships one: measure without it
+            os.replace(self.start, self.start + ".off")
+
+    def _want(self, path: str, present: bool) -> None:
+        if present and not os.path.exists(path):
+            os.rename(path + ".off", path)
+        elif not present and os.path.exists(path):
+            os.rename(path, path + ".off")
+
+    def set(self, state: str) -> None:
+        self._want(self.floor, state == "floor")
+        self._want(self.pth, state in ("hook", ".start"))
+        self._want(self.start, state == ".start")
 
 
 def timed(argv: list[str], env: dict) -> tuple[float, float]:
@@ -26,64 +78,95 @@ def timed(argv: list[str], env: dict) -> tuple[float, float]:
     subprocess.run(argv, env=env, check=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def paired(venv, files: list[str], pairs: int, env: dict) -> dict:
-    """Interleave runs with `files` present and renamed away."""
+def instructions(argv: list[str], env: dict) -> int | None:
+    """Instructions of one run under callgrind, or None without valgrind."""
+    if not shutil.which("valgrind"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
+                       env=dict(env, PYTHONHASHSEED="0"), check=True, capture_output=True)
+        with open(out) as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    return int(line.split()[1])
+    return None
+
+
+def measure(venv: Venv, pairs: int) -> str:
+    env = venv.env()
+    site = Site(venv.site_packages)
+    version = venv.run([venv.python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]).stdout.strip()
+    states = [s for s in STATES if s != ".start" or tuple(map(int, version.split(".")[:2])) >= (3, 15)]
     argv = [venv.python, "-c", "pass"]
-    results = {"with": [], "without": []}
+    runs: dict[str, list[tuple[float, float]]] = {s: [] for s in states}
     for i in range(pairs + 5):
-        sample = {}
-        for state in (("with", "without") if i % 2 else ("without", "with")):
-            for f in files:
-                present = os.path.exists(f)
-                if (state == "with") != present:
-                    os.rename(f + ".off", f) if state == "with" else os.rename(f, f + ".off")
-            sample[state] = timed(argv, env)
-        if i >= 5:  # warm-up
-            for state, value in sample.items():
-                results[state].append(value)
-    for f in files:
-        if not os.path.exists(f):
-            os.rename(f + ".off", f)
-    return results
+        for state in states[i % len(states):] + states[: i % len(states)]:
+            site.set(state)
+            sample = timed(argv, env)
+            if i >= 5:  # warm-up
+                runs[state].append(sample)
+    counts = {}
+    for state in states:
+        site.set(state)
+        counts[state] = instructions(argv, env)
+    site.set("hook")
+    wall = {s: [r[0] for r in runs[s]] for s in states}
+    cpu = {s: [r[1] for r in runs[s]] for s in states}
+
+    def ratio(values: dict, a: str, b: str) -> str:
+        return f"{statistics.median(x / y for x, y in zip(values[a], values[b]) if y > 0):.3f}"
+
+    ms = {s: f"{statistics.median(wall[s]) * 1000:.2f} ms" for s in ("bare", "floor", "hook")}
+    def counted(a: str) -> str:
+        return f"{counts[a] / counts['floor']:.4f}" if counts.get(a) and counts["floor"] else "–"
+
+    start = ratio(wall, ".start", "floor") if ".start" in states else "–"
+    return (f"| {version} | {ms['bare']} | {ms['floor']} | {ms['hook']} | {ratio(wall, 'hook', 'floor')} "
+            f"| {ratio(cpu, 'hook', 'floor')} | {counted('hook')} | {ratio(wall, 'hook', 'bare')} "
+            f"| {start} | {counted('.start')} |")
 
 
-def report(name: str, results: dict) -> None:
-    for index, unit in ((0, "wall"), (1, "cpu")):
-        with_ = [r[index] * 1000 for r in results["with"]]
-        without = [r[index] * 1000 for r in results["without"]]
-        ratios = [a / b for a, b in zip(with_, without) if b > 0]
-        print(f"| {name} | {unit} | {summary(with_)} ms | {summary(without)} ms | {statistics.median(ratios):.3f} |")
+def sid_rows(version: str, pairs: int) -> list[str]:
+    """The rows for Debian sid's python<version>, measured inside .ci/sid's root."""
+    script = (
+        'set -eu; v=$1; shift; r=/tmp/plh-bench-runner-$v; rm -rf "$r"; python$v -m venv "$r"; '
+        '"$r/bin/python" -m pip install -q hatchling; exec "$r/bin/python" benchmarks/startup.py "$@"'
+    )
+    out = subprocess.run([os.path.join(ROOT, ".ci", "sid"), "run", "/bin/sh", "-c", script, "sid-bench", version,
+                          "--rows-only", "--pairs", str(pairs), "--python", f"/usr/bin/python{version}"],
+                         check=True, capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.startswith("| ")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--pairs", type=int, default=200, help="rounds of interleaved runs (default 200)")
+    parser.add_argument("--python", action="append", default=[], help="an interpreter to measure (repeatable)")
+    parser.add_argument("--sid", action="append", default=[], metavar="X.Y", help="Debian sid's pythonX.Y via .ci/sid")
+    parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    house = build_wheelhouse()
-    venv = make_venv(house)
-    env = venv.env()
-    site = venv.site_packages
-    ours = [os.path.join(site, n) for n in ("piplockhook.pth", "piplockhook.start")]
-    print(f"# P1 startup, {args.pairs} interleaved pairs of `python -c pass`; {describe_machine(venv)}")
-    print("| .pth | time | with (median, min, max) | without | median paired ratio |")
-    print("|---|---|---|---|---|")
-    report("piplockhook.pth", paired(venv, ours, args.pairs, env))
-    setuptools_pth = os.path.join(site, "distutils-precedence.pth")
-    if os.path.exists(setuptools_pth):
-        for f in ours:
-            os.rename(f, f + ".off")
-        try:
-            report("distutils-precedence.pth (setuptools)", paired(venv, [setuptools_pth], args.pairs, env))
-        finally:
-            for f in ours:
-                os.rename(f + ".off", f)
+    pythons = args.python or ([] if args.sid else [sys.executable])
+    house = build_wheelhouse() if pythons else ""
+    for python in pythons:
+        if python != sys.executable:
+            add_wrapt_for(house, python)
+    venvs = [make_venv(house, python=python) for python in pythons]
+    rows = [measure(venv, args.pairs) for venv in venvs]
+    if args.rows_only:
+        print("\n".join(rows))
+        return
+    rows += [row for version in args.sid for row in sid_rows(version, args.pairs)]
+    machine = f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+    print(f"# P1 startup, {args.pairs} interleaved rounds of `python -c pass` per Python; {machine}")
+    print("\n".join(HEADER + tuple(rows)))
     probe = "import sys; print(sorted(m for m in sys.modules if m.startswith(('piplockhook', 'wrapt'))))"
-    loaded = venv.run([venv.python, "-c", probe]).stdout.strip()
-    print(f"\nmodules of piplockhook or wrapt loaded by `python -c`: {loaded}")
+    for venv in venvs[:1]:
+        loaded = venv.run([venv.python, "-c", probe]).stdout.strip()
+        print(f"\nmodules of piplockhook or wrapt loaded by `python -c`: {loaded}")
 
 
 if __name__ == "__main__":
