@@ -1,6 +1,6 @@
 """Write docs/cli.md from the command's own --help texts.
 
-    python docs/gen_cli.py       (tests/test_docs.py checks the page against --help)
+python docs/gen_cli.py       (tests/test_docs.py checks the page against --help)
 """
 
 import contextlib

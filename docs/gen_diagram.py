@@ -41,8 +41,10 @@ def svg() -> str:
         lines = label.split("\n")
         if kind == "work":
             height = LINE * len(lines) + 12
-            shapes.append(f'<rect x="{PIP_X - 90}" y="{y}" width="{LOCK_X - PIP_X + 30}" height="{height}" '
-                          f'rx="4" fill="#fffde7" stroke="#9e9e9e"/>')
+            shapes.append(
+                f'<rect x="{PIP_X - 90}" y="{y}" width="{LOCK_X - PIP_X + 30}" height="{height}" '
+                f'rx="4" fill="#fffde7" stroke="#9e9e9e"/>'
+            )
             for i, line in enumerate(lines):
                 shapes.append(text(PIP_X - 80, y + 20 + i * LINE, line, anchor="start"))
             y += height + 14
@@ -50,16 +52,21 @@ def svg() -> str:
         y += 22
         dash = ' stroke-dasharray="6 4"' if kind == "unlock" else ""
         shapes.append(text((PIP_X + LOCK_X) / 2, y - 8, label))
-        shapes.append(f'<line x1="{PIP_X}" y1="{y}" x2="{LOCK_X - 10}" y2="{y}" stroke="#424242"{dash} '
-                      f'marker-end="url(#arrow)"/>')
+        shapes.append(
+            f'<line x1="{PIP_X}" y1="{y}" x2="{LOCK_X - 10}" y2="{y}" stroke="#424242"{dash} marker-end="url(#arrow)"/>'
+        )
         if kind == "lock":
             held_since[mode] = y
         else:
             start = held_since.pop(mode)
-            shapes.insert(0, f'<rect x="{LOCK_X - 8}" y="{start}" width="16" height="{y - start}" '
-                             f'fill="{COLORS[mode]}" stroke="#616161"/>')
-            shapes.append(text(LOCK_X + 16, (start + y) / 2 + 4, f"{mode} lock held", anchor="start",
-                               extra=' font-weight="bold"'))
+            shapes.insert(
+                0,
+                f'<rect x="{LOCK_X - 8}" y="{start}" width="16" height="{y - start}" '
+                f'fill="{COLORS[mode]}" stroke="#616161"/>',
+            )
+            shapes.append(
+                text(LOCK_X + 16, (start + y) / 2 + 4, f"{mode} lock held", anchor="start", extra=' font-weight="bold"')
+            )
         y += 14
     height = y + 30
     header = [
@@ -72,9 +79,11 @@ def svg() -> str:
         header.append(text(x, 35, name))
         header.append(f'<line x1="{x}" y1="46" x2="{x}" y2="{height - 14}" stroke="#9e9e9e"/>')
     body = "\n".join(header + shapes)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-            f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="One pip install, phase by phase">\n'
-            f"<title>One pip install, phase by phase, and its lock mode in each</title>\n{body}\n</svg>\n")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="One pip install, phase by phase">\n'
+        f"<title>One pip install, phase by phase, and its lock mode in each</title>\n{body}\n</svg>\n"
+    )
 
 
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "install-phases.svg")

@@ -3,24 +3,31 @@
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
 
-import pytest
-
 import packages
+import pytest
 from procs import LockHolder, Venv, controlled_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# `python -m pytest` in a venv where piplockhook is installed imports its gate
+# (the .pth line runs for every `-m`) from site-packages, before pytest puts
+# src/ first on sys.path: forget that copy, so the unit tests import this
+# checkout's code.
+_SRC = os.path.join(ROOT, "src", "")
+for _name in [m for m in sys.modules if m == "piplockhook" or m.startswith("piplockhook.")]:
+    if not (getattr(sys.modules[_name], "__file__", None) or "").startswith(_SRC):
+        del sys.modules[_name]
 
 
 def _host_pip(*args, cwd=None):
     # The machine's own pip settings (certificate, find-links) stay in force
     # for fetching our dependencies; only the pips under test are sealed off.
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
+    result = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
     if result.returncode != 0:
         raise RuntimeError(f"pip {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
@@ -51,8 +58,7 @@ def make_venv(wheelhouse, tmp_path_factory):
 
     def make(hook=True):
         path = str(tmp_path_factory.mktemp(f"venv{next(counter)}"))
-        subprocess.run([sys.executable, "-m", "venv", path], check=True, timeout=300,
-                       env=controlled_env(wheelhouse))
+        subprocess.run([sys.executable, "-m", "venv", path], check=True, timeout=300, env=controlled_env(wheelhouse))
         venv = Venv(path, wheelhouse)
         if PIP_UNDER_TEST:
             _install_pip_under_test(venv)
@@ -71,11 +77,14 @@ def _install_pip_under_test(venv):
     # Does this pip work on this Python at all (pip 22.3 on 3.12 does not:
     # its pkg_resources needs pkgutil.ImpImporter)? A real install, before
     # the hook is there, tells.
-    probe = venv.run([venv.python, "-m", "pip", "install", "--target", os.path.join(venv.path, "probe"), "plhsmall"],
-                     check=False)
+    probe = venv.run(
+        [venv.python, "-m", "pip", "install", "--target", os.path.join(venv.path, "probe"), "plhsmall"], check=False
+    )
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["?"])[-1]
-        _pip_in_venvs["unusable"] = f"pip {PIP_UNDER_TEST} does not run on Python {sys.version_info[0]}.{sys.version_info[1]}: {last}"
+        _pip_in_venvs["unusable"] = (
+            f"pip {PIP_UNDER_TEST} does not run on Python {sys.version_info[0]}.{sys.version_info[1]}: {last}"
+        )
         pytest.skip(_pip_in_venvs["unusable"])
     version = venv.run([venv.python, "-m", "pip", "--version"]).stdout.split()[1]
     _pip_in_venvs["version"] = version
@@ -88,8 +97,10 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if not folder or reporter is None:
         return
-    count = {k: len([r for r in reporter.stats.get(k, []) if getattr(r, "when", "call") == "call" or k == "skipped"])
-             for k in ("passed", "failed", "skipped", "error")}
+    count = {
+        k: len([r for r in reporter.stats.get(k, []) if getattr(r, "when", "call") == "call" or k == "skipped"])
+        for k in ("passed", "failed", "skipped", "error")
+    }
     os.makedirs(folder, exist_ok=True)
     python = "%d.%d" % sys.version_info[:2]
     cell = {
@@ -138,9 +149,41 @@ def uv(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def venv(make_venv):
-    """One hooked venv shared by a module's tests that leave it as they found it."""
+def module_venv(make_venv):
+    """One hooked venv for a module's tests (through `venv`, which restores it)."""
     return make_venv()
+
+
+@pytest.fixture
+def venv(module_venv):
+    """The module's shared venv, put back as it was when the test ends, however
+    it ends: distributions it installed or removed, `piplockhook disable`'s
+    marker, `~` leftovers."""
+    site = module_venv.site_packages
+    before = set(os.listdir(site))
+    yield module_venv
+    after = set(os.listdir(site))
+    if after != before:
+        _restore(module_venv, site, before, after)
+        assert set(os.listdir(site)) == before, "the shared venv could not be restored"
+
+
+def _restore(venv, site, before, after):
+    env = venv.env(PIPLOCKHOOK="0")
+
+    def projects(entries):
+        return {e[: -len(".dist-info")].rsplit("-", 1)[0]: e for e in entries if e.endswith(".dist-info")}
+
+    added, removed = projects(after - before), projects(before - after)
+    stale = [name for name in added if name not in removed]
+    if stale:
+        venv.pip("uninstall", "-y", *stale, env=env)
+    wanted = [entry[: -len(".dist-info")].replace("-", "==", 1) for entry in removed.values()]
+    if wanted:
+        venv.pip("install", "--no-deps", "--force-reinstall", *wanted, env=env)
+    for entry in set(os.listdir(site)) - before:  # the disabled marker, ~ leftovers, caches
+        path = os.path.join(site, entry)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
 @pytest.fixture

@@ -34,7 +34,10 @@ def verify():
 
 def demo_files(package, version, count):
     modules = [f"mod_{i:03d}_{version.replace('.', '_')}" if i % 3 == 0 else f"mod_{i:03d}" for i in range(count)]
-    files = {f"{package}/{m}.py": f"# {package} {version} {m}\nVALUE = {i}\n" + "#" * 2000 + "\n" for i, m in enumerate(modules)}
+    files = {
+        f"{package}/{m}.py": f"# {package} {version} {m}\nVALUE = {i}\n" + "#" * 2000 + "\n"
+        for i, m in enumerate(modules)
+    }
     files[f"{package}/__init__.py"] = VERIFY.format(version=version, modules=modules)
     return files
 

@@ -54,9 +54,7 @@ class Venv:
         return controlled_env(self.wheelhouse, **extra)
 
     def run(self, args, env=None, timeout=TIMEOUT, check=True, **kwargs):
-        result = subprocess.run(
-            args, env=env or self.env(), capture_output=True, text=True, timeout=timeout, **kwargs
-        )
+        result = subprocess.run(args, env=env or self.env(), capture_output=True, text=True, timeout=timeout, **kwargs)
         if check and result.returncode != 0:
             raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
@@ -119,7 +117,9 @@ class Background:
                 break
             if name == stream and line is not None and regex.search(line):
                 return regex.search(line)
-        raise AssertionError(f"no line matching {pattern!r} on {stream} of {self.args} within {timeout}s:\n{self.output()}")
+        raise AssertionError(
+            f"no line matching {pattern!r} on {stream} of {self.args} within {timeout}s:\n{self.output()}"
+        )
 
     def running(self):
         return self.proc.poll() is None
@@ -130,7 +130,7 @@ class Background:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"{self.args} did not finish within {timeout}s:\n{self.output()}")
+            raise AssertionError(f"{self.args} did not finish within {timeout}s:\n{self.output()}") from None
         for reader in self._readers:
             reader.join(timeout=10)
         return self.proc.returncode, "".join(self.lines["stdout"]), "".join(self.lines["stderr"])

@@ -26,6 +26,7 @@ def reader(path, kind, hold, stopfile, deadline):
             lock.acquire("shared")
             return lock.close
     else:
+
         def take():
             f = open(path, "a")
             fcntl.flock(f, fcntl.LOCK_SH)
@@ -45,7 +46,7 @@ def main():
         reader(path, kind, float(hold), stopfile, float(deadline))
         return
     procs = []
-    for i in range(int(count)):
+    for _i in range(int(count)):
         procs.append(subprocess.Popen([sys.executable, __file__, *sys.argv[1:7], "one"]))
         time.sleep(float(hold) / int(count))
     print("started", flush=True)

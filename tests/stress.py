@@ -109,8 +109,11 @@ def integrity_problems(venv):
                     problems["recorded-file-missing"] += 1
     problems["duplicate-dist-info"] += sum(n - 1 for n in projects.values() if n > 1)
     check = subprocess.run(
-        [os.path.join(venv.bin, "pip"), "check"], env=venv.env(PIPLOCKHOOK="0"),
-        capture_output=True, text=True, timeout=OP_TIMEOUT,
+        [os.path.join(venv.bin, "pip"), "check"],
+        env=venv.env(PIPLOCKHOOK="0"),
+        capture_output=True,
+        text=True,
+        timeout=OP_TIMEOUT,
     )
     if check.returncode != 0:
         problems["pip-check"] += 1

@@ -4,11 +4,9 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 
 import pytest
-
 from procs import Background, lock_waiters, wait_until
 
 pytestmark = pytest.mark.slow
@@ -68,7 +66,7 @@ def test_run_forwards_sigterm_and_sigint(venv, signum):
     try:
         proc.expect("ready", stream="stdout")
         proc.proc.send_signal(signum)
-        rc, out, err = proc.finish(timeout=30)
+        rc, out, _err = proc.finish(timeout=30)
         assert f"got {int(signum)}" in out
         assert rc == 7
         assert can_lock(venv, venv.lock_path, "exclusive")
@@ -77,7 +75,9 @@ def test_run_forwards_sigterm_and_sigint(venv, signum):
 
 
 def test_pip_inside_run_does_not_wait(venv):
-    result = cli(venv, "run", "-x", "--", os.path.join(venv.bin, "pip"), "list", env=venv.env(PIPLOCKHOOK_DEBUG="1"), timeout=60)
+    result = cli(
+        venv, "run", "-x", "--", os.path.join(venv.bin, "pip"), "list", env=venv.env(PIPLOCKHOOK_DEBUG="1"), timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "skipped shared lock" in result.stderr and "nested" in result.stderr
 
@@ -104,7 +104,9 @@ def test_run_waits_with_sage_flock_style_message(venv, holder, tmp_path):
         h.release()
         rc, _, err = proc.finish()
         assert rc == 0
-        assert re.search(r"Waiting for exclusive lock on .*sage\.lock to run true \(held by pid \d+ \(shared.*\) \.\.\. ok \(", err), err
+        assert re.search(
+            r"Waiting for exclusive lock on .*sage\.lock to run true \(held by pid \d+ \(shared.*\) \.\.\. ok \(", err
+        ), err
     finally:
         proc.kill()
 
@@ -138,7 +140,7 @@ def test_usage_errors_are_one_line_exit_2(venv, args, message):
 
 def test_lockfile_that_is_a_directory_is_a_usage_error(venv, tmp_path):
     result = cli(venv, "run", "--lockfile", str(tmp_path), "--", "true")
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is a directory" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "not a directory" in result.stderr
 
 
 def test_help_for_every_subcommand_has_examples(venv):
@@ -162,10 +164,24 @@ def test_status_shows_a_live_holder_and_hides_a_dead_one(venv, holder):
 
 def test_status_json_keys_are_stable(venv):
     info = json.loads(cli(venv, "status", "--json", check=True).stdout)
-    assert sorted(info) == sorted([
-        "version", "python", "site_packages", "installed", "default", "active", "reasons", "environment",
-        "lock_path", "lock_file_exists", "lock_note", "holders", "holders_known", "leftovers",
-    ])
+    assert sorted(info) == sorted(
+        [
+            "version",
+            "python",
+            "site_packages",
+            "installed",
+            "default",
+            "active",
+            "reasons",
+            "environment",
+            "lock_path",
+            "lock_file_exists",
+            "lock_note",
+            "holders",
+            "holders_known",
+            "leftovers",
+        ]
+    )
     assert info["installed"] and info["active"] and info["reasons"] == []
     assert info["lock_path"] == venv.lock_path
 

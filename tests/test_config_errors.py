@@ -34,7 +34,10 @@ def test_bad_value_is_one_line_exit_2_and_changes_nothing(venv, variable, value)
 def test_lockfile_that_is_a_directory(venv, tmp_path):
     result = venv.pip("uninstall", "-y", "pip", env=venv.env(PIPLOCKHOOK_LOCKFILE=str(tmp_path)), check=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"ERROR: piplockhook: PIPLOCKHOOK_LOCKFILE={str(tmp_path)!r} is not valid: expected a file path, not a directory"
+    assert (
+        result.stderr.strip()
+        == f"ERROR: piplockhook: PIPLOCKHOOK_LOCKFILE={str(tmp_path)!r} is not valid: expected a file path, not a directory"
+    )
     assert "pip" in venv.installed()
 
 

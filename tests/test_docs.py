@@ -17,7 +17,7 @@ def read(name):
         return f.read()
 
 
-@pytest.mark.parametrize("sub", ("",) + gen_cli.SUBCOMMANDS)
+@pytest.mark.parametrize("sub", ("", *gen_cli.SUBCOMMANDS))
 def test_cli_page_shows_every_option_of_help(sub):
     # argparse's layout differs a little between Python versions: compare the
     # options and subcommands, not the spacing.
@@ -43,7 +43,12 @@ def test_configuration_page_names_every_variable_and_its_exact_error():
         assert f"`{variable}`" in page
     # Each example row of the page: the code's own message for that value.
     rows = re.findall(r"\| `(PIPLOCKHOOK\w*)=([^`]+)`.*?\| `(ERROR: [^`]+)` \|", page)
-    assert {variable for variable, _, _ in rows} == {"PIPLOCKHOOK", "PIPLOCKHOOK_TIMEOUT", "PIPLOCKHOOK_LOCKFILE", "PIPLOCKHOOK_DEBUG"}
+    assert {variable for variable, _, _ in rows} == {
+        "PIPLOCKHOOK",
+        "PIPLOCKHOOK_TIMEOUT",
+        "PIPLOCKHOOK_LOCKFILE",
+        "PIPLOCKHOOK_DEBUG",
+    }
     for variable, value, documented in rows:
         with pytest.raises(config.ConfigError) as raised:
             config.load({variable: value})

@@ -12,14 +12,15 @@ import subprocess
 import sys
 
 import pytest
+from procs import TIMEOUT
 
 from piplockhook import _gate
-from procs import TIMEOUT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "docs"))
 
 import gen_diagram  # noqa: E402
+
 LOCKPROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lockprobe.py")
 HELP_PAGES = ("", "run ", "status ", "enable ", "disable ", "check ")
 
@@ -39,8 +40,14 @@ CLAIMS = [
     ("docs/startup.md", "import sys;exec(", "test_startup_files_are_the_shipped_ones"),
     ("docs/startup.md", "piplockhook._gate:start", "test_startup_files_are_the_shipped_ones"),
     ("docs/configuration.md", "ERROR: piplockhook: timed out", "test_timeout_sample_is_what_pip_prints"),
-    *[("docs/cli.md", f"$ piplockhook {sub}--help",
-       "test_docs.py compares it with --help; test_command_lines_run runs its examples") for sub in HELP_PAGES],
+    *[
+        (
+            "docs/cli.md",
+            f"$ piplockhook {sub}--help",
+            "test_docs.py compares it with --help; test_command_lines_run runs its examples",
+        )
+        for sub in HELP_PAGES
+    ],
     ("docs/recipes.md", "make -j4", "test_makefile_recipe_runs_its_pips_at_once"),
     ("docs/recipes.md", "./configure-step.sh", "test_command_lines_run"),
     ("docs/recipes.md", "PIPLOCKHOOK_TIMEOUT=900", "test_command_lines_run"),
@@ -84,13 +91,16 @@ def loosen(sample, venv_path):
 def run_in(venv, script, cwd=None, **env):
     environment = venv.env(**env)
     environment["PATH"] = venv.bin + os.pathsep + environment["PATH"]
-    return subprocess.run(["bash", "-c", script], env=environment, cwd=cwd, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run(
+        ["bash", "-c", script], env=environment, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT
+    )
 
 
 def test_every_sample_is_claimed():
-    pages = ["README.md"] + sorted(f"docs/{name}" for name in os.listdir(os.path.join(ROOT, "docs"))
-                                   if name.endswith(".md"))
+    pages = [
+        "README.md",
+        *sorted(f"docs/{name}" for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".md")),
+    ]
     for page in pages:
         for sample in all_blocks(page):
             claims = [c for c in CLAIMS if c[0] == page and c[1] in sample]
@@ -106,7 +116,6 @@ def test_startup_files_are_the_shipped_ones():
     assert block("docs/startup.md", "import sys;exec(").strip() == pth
     # The .start entry the page shows (not shipped yet) names the real gate.
     assert pkgutil.resolve_name(block("docs/startup.md", "piplockhook._gate:start").strip()) is _gate.start
-
 
 
 @pytest.mark.slow
@@ -146,8 +155,10 @@ def test_installing_it_locks_pip(make_venv):
 @pytest.mark.slow
 def test_getting_started_switches(venv):
     # Each line with `pip list` in place of `pip install x`, then what it did.
-    lines = [line.split("#")[0].strip().replace("pip install x", "pip list")
-             for line in block("docs/index.md", "PIPLOCKHOOK=0 pip install x").splitlines()]
+    lines = [
+        line.split("#")[0].strip().replace("pip install x", "pip list")
+        for line in block("docs/index.md", "PIPLOCKHOOK=0 pip install x").splitlines()
+    ]
     try:
         for line in filter(None, lines):
             result = run_in(venv, line, PIPLOCKHOOK_DEBUG="1")
@@ -180,7 +191,7 @@ def test_bad_values_print_what_the_configuration_page_shows(venv):
     rows = re.findall(r"\| `(PIPLOCKHOOK\w*)=([^`]+)`(.*?)\| `(ERROR: [^`]+)` \|", read("docs/configuration.md"))
     assert len(rows) == 4
     for variable, value, more, documented in rows:
-        for other in [value] + re.findall(r"`([^`]+)`", more):
+        for other in [value, *re.findall(r"`([^`]+)`", more)]:
             result = venv.pip("install", "plhsmall", env=venv.env(**{variable: other}), check=False)
             assert (result.returncode, result.stderr.strip()) == (2, documented.replace(f"'{value}'", f"'{other}'"))
     assert "plhsmall" not in venv.installed()
@@ -194,12 +205,16 @@ def test_diagram_is_what_its_script_draws():
 
 @pytest.mark.slow
 def test_diagram_is_the_lock_sequence_of_a_real_install(venv):
-    expected = [("acquired" if kind == "lock" else "released", mode)
-                for kind, mode, _ in gen_diagram.STEPS if kind != "work"]
+    expected = [
+        ("acquired" if kind == "lock" else "released", mode) for kind, mode, _ in gen_diagram.STEPS if kind != "work"
+    ]
     result = venv.pip("install", "plhsmall", env=venv.env(PIPLOCKHOOK_DEBUG="1"))
     venv.pip("uninstall", "-y", "plhsmall")
-    events = re.findall(rf"piplockhook: (acquired|skipped|building|released) (shared|exclusive) lock "
-                        rf"{re.escape(venv.lock_path)}\b", result.stderr)
+    events = re.findall(
+        rf"piplockhook: (acquired|skipped|building|released) (shared|exclusive) lock "
+        rf"{re.escape(venv.lock_path)}\b",
+        result.stderr,
+    )
     # Older pips import pkg_resources before the command starts: that scan
     # holds the lock on its own first (acquired, building, released). A scan
     # under the command's lock is "skipped" (nested), then "building".
@@ -211,12 +226,17 @@ def test_diagram_is_the_lock_sequence_of_a_real_install(venv):
 
 def command_lines(page):
     if page == "docs/cli.md":  # the lines under "example(s):" in each --help
-        return [line for sample in all_blocks(page) if "example" in sample
-                for line in re.findall(r"^  (\S.*)$", sample.split("example", 1)[1], re.M)]
+        return [
+            line
+            for sample in all_blocks(page)
+            if "example" in sample
+            for line in re.findall(r"^  (\S.*)$", sample.split("example", 1)[1], re.M)
+        ]
     if page == "README.md":
         return block(page, "piplockhook run -- make -j8 install").splitlines()
-    return [line for sample in re.findall(r"^```sh\n(.*?)^```", read(page), re.S | re.M)
-            for line in sample.splitlines()]
+    return [
+        line for sample in re.findall(r"^```sh\n(.*?)^```", read(page), re.S | re.M) for line in sample.splitlines()
+    ]
 
 
 def workdir_for_samples(folder):
@@ -260,11 +280,17 @@ def test_command_lines_run(make_venv, tmp_path, page):
         lock = venv.lock_path
         if "--lockfile" in argv:
             lock = argv[argv.index("--lockfile") + 1]
-        result = run_in(venv, f"PATH={shlex.quote(work)}/bin:$PATH; {line}", cwd=work,
-                        PROBE_LOG=log, PROBE_LOCK=lock, PIPLOCKHOOK_DEBUG="1")
+        result = run_in(
+            venv,
+            f"PATH={shlex.quote(work)}/bin:$PATH; {line}",
+            cwd=work,
+            PROBE_LOG=log,
+            PROBE_LOCK=lock,
+            PIPLOCKHOOK_DEBUG="1",
+        )
         assert result.returncode == 0 and "Traceback" not in result.stderr, (line, result.stdout, result.stderr)
         if argv[:2] == ["piplockhook", "run"]:
-            options = argv[2:argv.index("--")]
+            options = argv[2 : argv.index("--")]
             with open(log) as f:
                 recorded = f.read().split()[-1]
             assert recorded == ("shared" if {"-s", "--shared"} & set(options) else "exclusive"), line
@@ -300,8 +326,13 @@ def test_performance_page_is_what_run_all_writes(wheelhouse, tmp_path):
         pytest.skip("the performance page is checked once, in the main run, not in every cell of the pip matrix")
     page = str(tmp_path / "performance.md")
     env = dict(os.environ, PLH_WHEELHOUSE=wheelhouse, TMPDIR=str(tmp_path))
-    subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick", "--output", page],
-                   env=env, check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick", "--output", page],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     with open(page) as f:
         written = f.read()
 

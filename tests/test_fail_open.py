@@ -18,18 +18,18 @@ RAISE = "def broken(*args, **kwargs):\n    raise RuntimeError('injected fault')\
 
 FAULTS = {
     "reading the configuration": "import piplockhook.config as m\nm.load = broken",
-    "finding the lock file": "import piplockhook.locations as m\nm.lock_for_options = broken",
+    "finding the lock file": "import piplockhook.config as m\nm.lock_for_options = broken",
     "taking the lock": "import piplockhook.lock as m\nm.EnvironmentLock.acquire = broken",
     "releasing the lock": "import piplockhook.lock as m\nm.EnvironmentLock.close = broken",
-    "re-reading what is installed": "import piplockhook.working_set as m\nm.refresh = broken",
+    "re-reading what is installed": "import piplockhook.patches as m\nm.refresh_working_sets = broken",
 }
 
 
 @pytest.fixture(scope="module")
-def faulty(venv):
-    with open(os.path.join(venv.site_packages, "zzz_plh_fault.pth"), "w") as f:
+def faulty(module_venv):
+    with open(os.path.join(module_venv.site_packages, "zzz_plh_fault.pth"), "w") as f:
         f.write(FAULT_PTH)
-    return venv
+    return module_venv
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -7,10 +7,8 @@ keeps the writer out until the stream stops.
 
 import os
 import re
-import sys
 
 import pytest
-
 from procs import Background, wait_until
 
 pytestmark = pytest.mark.slow
@@ -30,8 +28,16 @@ def shared_holders(path):
 def writer_wait(venv, tmp_path, kind):
     stopfile = tmp_path / f"stop-{kind}"
     readers = Background(
-        [venv.python, os.path.join(os.path.dirname(__file__), "readers.py"), venv.lock_path, kind,
-         str(HOLD), str(READERS), str(stopfile), str(STREAM)],
+        [
+            venv.python,
+            os.path.join(os.path.dirname(__file__), "readers.py"),
+            venv.lock_path,
+            kind,
+            str(HOLD),
+            str(READERS),
+            str(stopfile),
+            str(STREAM),
+        ],
         venv.env(),
     )
     try:

@@ -9,7 +9,6 @@ import sys
 import tempfile
 
 import pytest
-
 from procs import Venv, lock_holders, wait_until
 
 pytestmark = pytest.mark.slow
@@ -32,8 +31,14 @@ pytestmark = pytest.mark.slow
 def test_bad_values_of_every_kind(venv, variable, value):
     env = venv.env()
     env[variable] = value  # bytes: a value that is not UTF-8
-    result = subprocess.run([os.path.join(venv.bin, "pip"), "install", "plhsmall"], env=env,
-                            capture_output=True, text=True, errors="replace", timeout=120)
+    result = subprocess.run(
+        [os.path.join(venv.bin, "pip"), "install", "plhsmall"],
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"ERROR: piplockhook: {variable}="), result.stderr
@@ -57,23 +62,36 @@ def test_holder_killed_by_sigkill_frees_the_lock_at_once(venv):
     venv.pip("install", "plhsmall==1.0")
     env = venv.env()
     env.pop("PIP_NO_INPUT")
-    pip = subprocess.Popen([os.path.join(venv.bin, "pip"), "uninstall", "plhsmall"], env=env,
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pip = subprocess.Popen(
+        [os.path.join(venv.bin, "pip"), "uninstall", "plhsmall"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
-        wait_until(lambda: lock_holders(venv.lock_path).get(pip.pid) == "exclusive", what="pip holding the lock at its prompt")
-        waiter = subprocess.Popen([os.path.join(venv.bin, "pip"), "list"], env=venv.env(),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until(
+            lambda: lock_holders(venv.lock_path).get(pip.pid) == "exclusive", what="pip holding the lock at its prompt"
+        )
+        waiter = subprocess.Popen(
+            [os.path.join(venv.bin, "pip"), "list"],
+            env=venv.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         wait_until(lambda: waiter.pid in __import__("procs").lock_waiters(venv.lock_path), what="list waiting")
         pip.kill()
-        out, err = waiter.communicate(timeout=60)
+        _out, err = waiter.communicate(timeout=60)
         assert waiter.returncode == 0
-        assert f"held by pid {pip.pid} (exclusive" in err and "uninstall plhsmall" in err  # the prompt's holder was named
+        assert (
+            f"held by pid {pip.pid} (exclusive" in err and "uninstall plhsmall" in err
+        )  # the prompt's holder was named
         assert "acquired shared lock after waiting" in err
     finally:
         pip.kill()
         pip.wait(timeout=10)
     assert venv.installed()["plhsmall"] == "1.0"  # nothing half-done: it was at the prompt
-    venv.pip("uninstall", "-y", "plhsmall")
 
 
 def test_sigterm_while_waiting_ends_promptly(venv, holder, background):
@@ -104,8 +122,11 @@ def _interpreter_others_can_run():
     base = getattr(sys, "_base_executable", sys.executable)
     for candidate in (base, f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
         if os.path.exists(candidate) and _others_can_reach(candidate):
-            probe = subprocess.run([candidate, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
-                                   capture_output=True, text=True)
+            probe = subprocess.run(
+                [candidate, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+            )
             if probe.stdout.strip() == version:
                 return candidate
     pytest.skip(f"no Python {version} that another user can run")
@@ -140,8 +161,15 @@ def shared_venv(make_venv, wheelhouse):
 
 def as_nobody(venv, *pip_args, **env):
     environment = venv.env(HOME="/tmp", **env)
-    return subprocess.run([os.path.join(venv.bin, "pip"), *pip_args], env=environment, user="nobody",
-                          capture_output=True, text=True, timeout=120, cwd="/tmp")
+    return subprocess.run(
+        [os.path.join(venv.bin, "pip"), *pip_args],
+        env=environment,
+        user="nobody",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/tmp",
+    )
 
 
 def test_other_user_without_a_lock_file_runs_unlocked_and_is_told_why(shared_venv):
@@ -160,10 +188,19 @@ def test_other_user_shares_a_0644_lock_file_for_reading(shared_venv, holder, tmp
     h = holder(shared_venv.lock_path)
     h.hold("exclusive")
     env = shared_venv.env(HOME="/tmp")
-    proc = subprocess.Popen([os.path.join(shared_venv.bin, "pip"), "list"], env=env, user="nobody", cwd="/tmp",
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [os.path.join(shared_venv.bin, "pip"), "list"],
+        env=env,
+        user="nobody",
+        cwd="/tmp",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        wait_until(lambda: proc.pid in __import__("procs").lock_waiters(shared_venv.lock_path), what="nobody's pip waiting")
+        wait_until(
+            lambda: proc.pid in __import__("procs").lock_waiters(shared_venv.lock_path), what="nobody's pip waiting"
+        )
         h.release()
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0 and "piplockhook" in out, err
@@ -192,8 +229,9 @@ def small_tmpfs(tmp_path):
     """A 256 KiB tmpfs mounted for one test (root only)."""
     point = tmp_path / "small"
     point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(point)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(point)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -204,7 +242,9 @@ def small_tmpfs(tmp_path):
 
 def test_disk_full_fails_with_pips_error_and_releases_the_lock(venv, small_tmpfs):
     target = small_tmpfs / "target"
-    result = venv.pip("install", "--target", str(target), "plhdemo==3.0", env=venv.env(PIPLOCKHOOK_DEBUG="1"), check=False)
+    result = venv.pip(
+        "install", "--target", str(target), "plhdemo==3.0", env=venv.env(PIPLOCKHOOK_DEBUG="1"), check=False
+    )
     assert result.returncode != 0
     assert "No space left on device" in result.stderr
     assert_failure_is_pips(result.stderr)

@@ -42,7 +42,6 @@ def test_sdist_with_build_isolation_installs_under_the_hook(venv):
     result = venv.pip("install", "plhsdist", env=venv.env(PIPLOCKHOOK_DEBUG="1"), timeout=120)
     assert "Successfully installed plhsdist-1.0" in result.stdout
     assert "acquired exclusive lock" in result.stderr
-    venv.pip("uninstall", "-y", "plhsdist")
 
 
 def test_child_of_an_exclusive_holder_does_not_wait(venv, tmp_path):

@@ -6,9 +6,6 @@ start-up, and legacy console scripts that go through
 pkg_resources.load_entry_point all build it while a module is imported.
 """
 
-import os
-import textwrap
-
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -38,7 +35,7 @@ def test_pip_working_set_is_built_under_the_lock(venv, holder, background, backe
     proc.expect("waiting for shared lock")
     assert not any(BUILD_LINE in line for line in proc.lines["stderr"])
     h.release()
-    rc, out, err = proc.finish()
+    rc, _out, err = proc.finish()
     assert rc == 0, err
     lines, build = event_order(err)
     assert any("acquired shared lock" in line for line in lines[:build])

@@ -5,7 +5,6 @@ problems within a bounded number of rounds, or this test proves nothing.
 """
 
 import pytest
-
 import stress
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,6 @@ the other's version.
 import os
 
 import pytest
-
 from packages import SLOW
 from procs import wait_until
 

@@ -8,9 +8,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 PROBE = "import sys; print(sorted(m for m in sys.modules if m.startswith(('piplockhook','wrapt'))))"
-# A script named `pip` looks like pip to the gate: it counts the hooks that the
-# gate registered (patches.install adds one pkg_resources guard per call).
-GUARDS = "import sys; print(sum(type(f).__name__ == 'WorkingSetGuard' for f in sys.meta_path))"
+# A script named `pip` looks like pip to the gate: it counts the import hooks
+# that the gate registered (patches.install adds one finder per call).
+GUARDS = "import sys; print(sum(type(f).__name__ == 'ImportHooks' for f in sys.meta_path))"
 
 
 def test_wheel_drops_the_pth_line_and_no_start_file(venv):
@@ -37,7 +37,8 @@ def test_this_python_runs_the_startup_file_the_wheel_ships(venv, tmp_path):
     ships_start = os.path.exists(os.path.join(venv.site_packages, "piplockhook.start"))
     assert ships_start or sys.version_info[:2] < (3, 18), (
         "PEP 829: from Python 3.18 import lines in .pth files are ignored; ship piplockhook.start "
-        "(piplockhook._gate:start) for this Python, see docs/startup.md")
+        "(piplockhook._gate:start) for this Python, see docs/startup.md"
+    )
     # And the gate really ran in a pip process, exactly once (venvs run .pth
     # lines twice up to 3.14, cpython#75723), and in no other process.
     assert run_as_pip(venv, tmp_path, GUARDS) == "1"

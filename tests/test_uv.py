@@ -8,7 +8,6 @@ with -v.)
 import os
 
 import pytest
-
 from packages import SLOW
 from procs import Background, lock_holders, lock_waiters, wait_until
 
@@ -27,10 +26,24 @@ def test_uv_waits_for_a_pip_holding_the_lock(venv, uv, tmp_path):
     pip = Background([os.path.join(venv.bin, "pip"), "uninstall", "plhsmall"], env)
     uvp = None
     try:
-        wait_until(lambda: lock_holders(venv.lock_path).get(pip.proc.pid) == "exclusive",
-                   what="pip at its prompt holding the lock")
-        uvp = Background([uv, "pip", "install", "--python", venv.python, "--no-index", "--find-links",
-                          venv.wheelhouse, f"{SLOW}==0.9"], uv_env(venv, tmp_path))
+        wait_until(
+            lambda: lock_holders(venv.lock_path).get(pip.proc.pid) == "exclusive",
+            what="pip at its prompt holding the lock",
+        )
+        uvp = Background(
+            [
+                uv,
+                "pip",
+                "install",
+                "--python",
+                venv.python,
+                "--no-index",
+                "--find-links",
+                venv.wheelhouse,
+                f"{SLOW}==0.9",
+            ],
+            uv_env(venv, tmp_path),
+        )
         wait_until(lambda: uvp.proc.pid in lock_waiters(venv.lock_path), what="uv blocked on <venv>/.lock")
         assert uvp.running()
         pip.send("n")  # pip ends, keeping plhsmall
@@ -49,8 +62,21 @@ def test_uv_waits_for_a_pip_holding_the_lock(venv, uv, tmp_path):
 def test_pip_waits_for_uv_holding_the_lock(venv, uv, tmp_path, background, hook):
     barrier = str(tmp_path / "barrier")
     # uv holds <venv>/.lock while it builds the sdist, held at a barrier.
-    uvp = Background([uv, "pip", "install", "--python", venv.python, "--no-index", "--find-links",
-                      venv.wheelhouse, "--no-cache", f"{SLOW}==1.0"], uv_env(venv, tmp_path, PLH_BUILD_BARRIER=barrier))
+    uvp = Background(
+        [
+            uv,
+            "pip",
+            "install",
+            "--python",
+            venv.python,
+            "--no-index",
+            "--find-links",
+            venv.wheelhouse,
+            "--no-cache",
+            f"{SLOW}==1.0",
+        ],
+        uv_env(venv, tmp_path, PLH_BUILD_BARRIER=barrier),
+    )
     try:
         wait_until(lambda: os.path.exists(barrier + ".started"), timeout=60, what="uv's build to start")
         proc = background(venv, "list", PIPLOCKHOOK=hook)

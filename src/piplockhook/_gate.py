@@ -7,14 +7,10 @@ loaded by ``site``) are used, and nothing else of piplockhook is imported
 unless this process is pip.
 """
 
+from __future__ import annotations
+
 import os
 import sys
-
-OFF_WORDS = ("0", "off", "false", "no")
-ON_WORDS = ("1", "on", "true", "yes")
-# The environment's default is "on"; ``piplockhook disable`` writes this file
-# beside the .pth (site-packages) to make it "off" (PIPLOCKHOOK=1 opts back in).
-DISABLED_MARKER = "piplockhook.disabled"
 
 _started = False
 
@@ -24,10 +20,10 @@ def _basename(path: str) -> str:
     return name[:-4] if name.lower().endswith(".exe") else name
 
 
-def _command_line() -> list:
+def _command_line() -> list[str]:
     orig = getattr(sys, "orig_argv", None)  # 3.10+
     if orig is not None:
-        return list(orig)
+        return [str(a) for a in orig]
     try:  # 3.9: the kernel's copy of the command line (Linux)
         with open("/proc/self/cmdline", "rb") as f:
             return [os.fsdecode(a) for a in f.read().split(b"\0")[:-1]]
@@ -35,7 +31,7 @@ def _command_line() -> list:
         return []
 
 
-def _module_of_dash_m(argv: list, cmdline: list) -> str:
+def _module_of_dash_m(argv: list[str], cmdline: list[str]) -> str:
     # While site runs, `python -m MOD args` shows sys.argv == ['-m', 'args'...]:
     # the token before the script arguments is MOD, '-mMOD' or '-ImMOD'.
     if len(cmdline) < len(argv):
@@ -46,7 +42,7 @@ def _module_of_dash_m(argv: list, cmdline: list) -> str:
     return token
 
 
-def is_pip_starting(argv: list, cmdline: list) -> bool:
+def is_pip_starting(argv: list[str], cmdline: list[str]) -> bool:
     """Is this process pip: ``pip``, ``pip3``, ``pip3.N``, ``python -m pip``
     (and ``pip.*``) or pip's own ``__pip-runner__.py``?"""
     if not argv:
@@ -60,12 +56,6 @@ def is_pip_starting(argv: list, cmdline: list) -> bool:
     return name.startswith("pip3.") and name[5:].isdigit()
 
 
-def default_enabled() -> bool:
-    """The environment's default, set by ``piplockhook enable/disable``."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return not os.path.exists(os.path.join(here, DISABLED_MARKER))
-
-
 def start() -> None:
     """Patch pip if this process is pip and the hook is on. Never raises."""
     global _started
@@ -76,14 +66,22 @@ def start() -> None:
         argv = sys.argv
         if not is_pip_starting(argv, _command_line() if argv[:1] == ["-m"] else []):
             return
-        word = os.environ.get("PIPLOCKHOOK", "").strip().lower()
-        if word in OFF_WORDS or (not word and not default_enabled()):
+        from piplockhook import config  # only now: this process is pip
+
+        if not config.hook_wanted(os.environ):
             return
-        # Any other word, valid or not, goes on: a bad value is reported when
-        # pip's command starts (a .pth line cannot exit cleanly).
         from piplockhook import patches
 
         patches.install()
     except Exception as exc:  # never break a Python start
-        if os.environ.get("PIPLOCKHOOK_DEBUG"):
+        _say_inactive(exc)
+
+
+def _say_inactive(exc: Exception) -> None:
+    try:
+        from piplockhook import config
+
+        if config.debug(os.environ):
             sys.stderr.write(f"piplockhook: not active: {exc!r}\n")
+    except Exception:  # a broken install: nothing more to say without breaking Python
+        return

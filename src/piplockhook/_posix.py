@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
+import sys
+
+assert sys.platform != "win32"  # the Windows primitive is _windows.py
+
+import fcntl  # noqa: E402
+import os  # noqa: E402
 
 # O_CLOEXEC: the lock must never leak into pip's children (they would keep it
 # alive after pip dies, or unlock it for us).

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes
-import msvcrt
-import os
-import time
-from ctypes import wintypes
+import sys
+
+assert sys.platform == "win32"  # mypy checks this module only with --platform win32
+
+import ctypes  # noqa: E402
+import msvcrt  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+from ctypes import wintypes  # noqa: E402
 
 _LOCKFILE_FAIL_IMMEDIATELY = 0x1
 _LOCKFILE_EXCLUSIVE_LOCK = 0x2
@@ -27,13 +31,20 @@ class _OVERLAPPED(ctypes.Structure):
 _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
 _LockFileEx = _kernel32.LockFileEx
 _LockFileEx.argtypes = [
-    wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD,
+    wintypes.HANDLE,
+    wintypes.DWORD,
+    wintypes.DWORD,
+    wintypes.DWORD,
+    wintypes.DWORD,
     ctypes.POINTER(_OVERLAPPED),
 ]
 _LockFileEx.restype = wintypes.BOOL
 _UnlockFileEx = _kernel32.UnlockFileEx
 _UnlockFileEx.argtypes = [
-    wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD,
+    wintypes.HANDLE,
+    wintypes.DWORD,
+    wintypes.DWORD,
+    wintypes.DWORD,
     ctypes.POINTER(_OVERLAPPED),
 ]
 _UnlockFileEx.restype = wintypes.BOOL

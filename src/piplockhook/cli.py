@@ -6,10 +6,10 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Optional
 
-from piplockhook import config, fscheck, locations, state
-from piplockhook.policy import EXCLUSIVE, SHARED
+import piplockhook
+from piplockhook import config, fscheck, state
+from piplockhook.lock import EXCLUSIVE, SHARED
 
 EXIT_USAGE = 2
 
@@ -60,33 +60,53 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _version() -> str:
+    python = "%d.%d" % sys.version_info[:2]
+    return f"piplockhook {piplockhook.__version__} from {os.path.dirname(piplockhook.__file__)} (python {python})"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="piplockhook", description=DESCRIPTION)
+    parser.add_argument("--version", action="store_true", help="show the version and where it is installed, and exit")
     commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=_Parser)
     fmt = argparse.RawDescriptionHelpFormatter
 
     run = commands.add_parser(
-        "run", help="run a command holding the environment's lock", epilog=RUN_EPILOG, formatter_class=fmt,
+        "run",
+        help="run a command holding the environment's lock",
+        epilog=RUN_EPILOG,
+        formatter_class=fmt,
         usage="piplockhook run [-s|--shared | -x|--exclusive] [--lockfile PATH] [--timeout S] [--] COMMAND [ARG...]",
     )
     mode = run.add_mutually_exclusive_group()
     mode.add_argument("-s", "--shared", dest="mode", action="store_const", const=SHARED, help="take the lock shared")
-    mode.add_argument("-x", "--exclusive", dest="mode", action="store_const", const=EXCLUSIVE,
-                      help="take the lock exclusively (the default)")
-    run.add_argument("--lockfile", metavar="PATH",
-                     help="lock PATH (parents are created) instead of the environment's pip lock")
+    mode.add_argument(
+        "-x",
+        "--exclusive",
+        dest="mode",
+        action="store_const",
+        const=EXCLUSIVE,
+        help="take the lock exclusively (the default)",
+    )
+    run.add_argument(
+        "--lockfile", metavar="PATH", help="lock PATH (parents are created) instead of the environment's pip lock"
+    )
     run.add_argument("--timeout", metavar="S", help="give up after S seconds of waiting (default: wait)")
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]", help="what to run")
 
-    status = commands.add_parser("status", help="is the hook active for pip here, who holds the lock",
-                                 epilog=STATUS_EPILOG, formatter_class=fmt)
+    status = commands.add_parser(
+        "status", help="is the hook active for pip here, who holds the lock", epilog=STATUS_EPILOG, formatter_class=fmt
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output (stable keys)")
-    commands.add_parser("enable", help="lock every pip run in this environment (the default)",
-                        epilog=ENABLE_EPILOG, formatter_class=fmt)
-    commands.add_parser("disable", help="lock pip runs here only with PIPLOCKHOOK=1",
-                        epilog=DISABLE_EPILOG, formatter_class=fmt)
-    commands.add_parser("check", help="prove that locking works on the lock's filesystem",
-                        epilog=CHECK_EPILOG, formatter_class=fmt)
+    commands.add_parser(
+        "enable", help="lock every pip run in this environment (the default)", epilog=ENABLE_EPILOG, formatter_class=fmt
+    )
+    commands.add_parser(
+        "disable", help="lock pip runs here only with PIPLOCKHOOK=1", epilog=DISABLE_EPILOG, formatter_class=fmt
+    )
+    commands.add_parser(
+        "check", help="prove that locking works on the lock's filesystem", epilog=CHECK_EPILOG, formatter_class=fmt
+    )
     return parser
 
 
@@ -95,12 +115,10 @@ def _usage_error(prog: str, message: str) -> int:
     return EXIT_USAGE
 
 
-def _lock_location(lockfile: Optional[str]) -> locations.LockLocation:
-    if lockfile:
-        path = os.path.abspath(os.path.expanduser(lockfile))
-        return locations.LockLocation(path, os.path.dirname(path))
-    cfg = config.load()
-    return locations.lock_for_options(None, cfg.lockfile)
+def _lock_location(option: str | None) -> config.LockLocation:
+    """--lockfile PATH, else PIPLOCKHOOK_LOCKFILE, else the environment's lock."""
+    override = config.parse_lockfile(option, "--lockfile") if option else config.lockfile(os.environ)
+    return config.lock_for_options(None, override)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -114,7 +132,9 @@ def _run(args: argparse.Namespace) -> int:
         try:
             timeout = config.parse_timeout(args.timeout)
         except config.ConfigError:
-            return _usage_error("piplockhook run", f"--timeout {args.timeout!r}: expected a number of seconds, 0 or more")
+            return _usage_error(
+                "piplockhook run", f"--timeout {args.timeout!r}: expected a number of seconds, 0 or more"
+            )
     try:
         where = _lock_location(args.lockfile)
     except config.ConfigError as exc:
@@ -122,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     if os.path.isdir(where.path):
         return _usage_error("piplockhook run", f"the lock path {where.path} is a directory")
     try:
-        debug = bool(config.switch(os.environ, "PIPLOCKHOOK_DEBUG"))
+        debug = config.debug(os.environ)
     except config.ConfigError as exc:
         return _usage_error("piplockhook run", str(exc))
     from piplockhook.runner import run_locked
@@ -157,8 +177,11 @@ def _check() -> int:
     return 0 if works else 1
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.version:
+        print(_version())
+        return 0
     if args.subcommand is None:
         _parser().print_help()
         return EXIT_USAGE
@@ -173,10 +196,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             marker = state.set_default(enabled)
         except OSError as exc:
-            return _usage_error(f"piplockhook {args.subcommand}", f"cannot change {state.disabled_marker()}: {exc.strerror}")
+            return _usage_error(
+                f"piplockhook {args.subcommand}", f"cannot change {config.disabled_marker()}: {exc.strerror}"
+            )
         if enabled:
-            print(f"piplockhook: on by default for pip in {state.SITE_PACKAGES} (PIPLOCKHOOK=0 opts a run out)")
+            print(f"piplockhook: on by default for pip in {config.SITE_PACKAGES} (PIPLOCKHOOK=0 opts a run out)")
         else:
-            print(f"piplockhook: off by default for pip in {state.SITE_PACKAGES} ({marker}); PIPLOCKHOOK=1 opts a run in")
+            print(
+                f"piplockhook: off by default for pip in {config.SITE_PACKAGES} ({marker}); PIPLOCKHOOK=1 opts a run in"
+            )
         return 0
     return _check()

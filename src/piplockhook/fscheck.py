@@ -12,25 +12,25 @@ import os
 import select
 import subprocess
 import sys
-from typing import List, NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
-from piplockhook import _platform
+from piplockhook.lock import primitive
 
 # The other process: takes what it is told on stdin, answers on stdout.
 _PEER = r"""
 import sys
-from piplockhook import _platform
-fd = _platform.open_lock_file(sys.argv[1], True)
+from piplockhook.lock import primitive
+fd = primitive.open_lock_file(sys.argv[1], True)
 for line in sys.stdin:
     word = line.strip()
     if word in ("shared", "exclusive"):
-        _platform.lock(fd, word == "exclusive")
+        primitive.lock(fd, word == "exclusive")
     elif word == "release":
-        _platform.unlock(fd)
+        primitive.unlock(fd)
     elif word.startswith("try-"):
-        got = _platform.try_lock(fd, word == "try-exclusive")
+        got = primitive.try_lock(fd, word == "try-exclusive")
         if got:
-            _platform.unlock(fd)
+            primitive.unlock(fd)
         word = "yes" if got else "no"
     print(word, flush=True)
 """
@@ -42,7 +42,7 @@ class Mount(NamedTuple):
     options: str
 
 
-def mount_of(path: str) -> Optional[Mount]:
+def mount_of(path: str) -> Mount | None:
     """The /proc/mounts entry holding `path` (Linux), longest mount point wins."""
     try:
         with open("/proc/mounts") as f:
@@ -61,7 +61,7 @@ def mount_of(path: str) -> Optional[Mount]:
     return best
 
 
-def warnings_for(mount: Optional[Mount]) -> List[str]:
+def warnings_for(mount: Mount | None) -> list[str]:
     if mount is None:
         return []
     options = mount.options.split(",")
@@ -71,9 +71,13 @@ def warnings_for(mount: Optional[Mount]) -> List[str]:
             return [f"{where}: flock locks stay on this host (local_lock): pips on other hosts are not excluded"]
         if "nolock" in options:
             return [f"{where}: mounted nolock: locks stay on this host"]
-        return [f"{where}: NFS; flock goes through the server's byte-range locks, so other hosts see it only if they use the same server locking"]
+        return [
+            f"{where}: NFS; flock goes through the server's byte-range locks, so other hosts see it only if they use the same server locking"
+        ]
     if mount.fstype == "lustre" and "flock" not in options:
-        return [f"{where}: Lustre without the flock mount option: locks are local to this host (localflock) or unsupported"]
+        return [
+            f"{where}: Lustre without the flock mount option: locks are local to this host (localflock) or unsupported"
+        ]
     if mount.fstype in ("cifs", "smb3", "smbfs"):
         return [f"{where}: SMB: flock is emulated by the client and may not be seen by other clients"]
     if mount.fstype in ("fuse.sshfs", "9p", "virtiofs"):
@@ -81,39 +85,42 @@ def warnings_for(mount: Optional[Mount]) -> List[str]:
     return []
 
 
-def contend(directory: str, timeout: float = 20.0) -> Tuple[bool, str]:
+def contend(directory: str, timeout: float = 20.0) -> tuple[bool, str]:
     """Run the two-process test in `directory`; (works, what failed)."""
     scratch = os.path.join(directory, f".piplockhook-check-{os.getpid()}")
     fd = None
     peer = None
     try:
-        fd = _platform.open_lock_file(scratch, True)
+        fd = primitive.open_lock_file(scratch, True)
         peer = subprocess.Popen(
             [sys.executable, "-c", _PEER, scratch], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
 
+        to_peer, from_peer = peer.stdin, peer.stdout
+        assert to_peer is not None and from_peer is not None  # both are pipes
+
         def ask(word: str) -> str:
-            peer.stdin.write(word + "\n")
-            peer.stdin.flush()
-            if not select.select([peer.stdout], [], [], timeout)[0]:
+            to_peer.write(word + "\n")
+            to_peer.flush()
+            if not select.select([from_peer], [], [], timeout)[0]:
                 raise TimeoutError(f"the other process did not answer {word!r} within {timeout:g}s")
-            return peer.stdout.readline().strip()
+            return from_peer.readline().strip()
 
         expectations = []
         ask("exclusive")
-        expectations.append(("shared while another holds it exclusively", not _platform.try_lock(fd, False)))
-        expectations.append(("exclusive while another holds it exclusively", not _platform.try_lock(fd, True)))
+        expectations.append(("shared while another holds it exclusively", not primitive.try_lock(fd, False)))
+        expectations.append(("exclusive while another holds it exclusively", not primitive.try_lock(fd, True)))
         ask("release")
         ask("shared")
-        got_shared = _platform.try_lock(fd, False)
+        got_shared = primitive.try_lock(fd, False)
         expectations.append(("shared beside another shared holder", got_shared))
         if got_shared:
-            _platform.unlock(fd)
-        expectations.append(("exclusive while another holds it shared", not _platform.try_lock(fd, True)))
+            primitive.unlock(fd)
+        expectations.append(("exclusive while another holds it shared", not primitive.try_lock(fd, True)))
         ask("release")
-        _platform.lock(fd, False)
+        primitive.lock(fd, False)
         expectations.append(("the other's exclusive while we hold it shared", ask("try-exclusive") == "no"))
-        _platform.unlock(fd)
+        primitive.unlock(fd)
         failed = [name for name, ok in expectations if not ok]
         return (not failed, "; ".join(f"wrong: {f}" for f in failed))
     except TimeoutError as exc:
@@ -123,7 +130,8 @@ def contend(directory: str, timeout: float = 20.0) -> Tuple[bool, str]:
     finally:
         if peer is not None:
             try:
-                peer.stdin.close()
+                if peer.stdin is not None:
+                    peer.stdin.close()
                 peer.wait(timeout=timeout)
             except Exception:
                 peer.kill()

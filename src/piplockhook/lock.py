@@ -1,26 +1,50 @@
 """The environment lock: a reader/writer lock on one file, taken by one pip run.
 
-``FileLock`` is the primitive (one descriptor, shared or exclusive, with a
-timeout, checked against the path after acquiring). ``EnvironmentLock`` is what
-a pip command holds: it knows about nesting (ancestors and this process), the
-inherited marker, and moving from shared to exclusive.
+``FileLock`` is one descriptor's lock (shared or exclusive, with a timeout,
+checked against the path after acquiring), on the operating system's primitive
+(``_posix.py``, ``_windows.py``). ``EnvironmentLock`` is what a pip command
+holds: it knows about nesting (ancestors, through the ``PIPLOCKHOOK_HELD``
+marker they leave, and this process), and moving from shared to exclusive.
+(One module for all of it: every module costs each pip process an import.)
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import sys
 import time
-from typing import Dict, Optional
+from typing import Callable
 
-from piplockhook import _platform, nesting
-from piplockhook.holders import holders_of
-from piplockhook.policy import EXCLUSIVE, SHARED
-from piplockhook.report import Reporter
+from piplockhook.report import Reporter, describe_holders, holders_of
 
-__all__ = ["EXCLUSIVE", "SHARED", "EnvironmentLock", "FileLock", "LockError", "LockTimeout"]
+__all__ = [
+    "EXCLUSIVE",
+    "MARKER",
+    "SHARED",
+    "STRENGTH",
+    "EnvironmentLock",
+    "FileLock",
+    "LockError",
+    "LockTimeout",
+    "primitive",
+]
+
+# The two modes, weakest first: a holder of a stronger mode covers a weaker request.
+SHARED = "shared"
+EXCLUSIVE = "exclusive"
+STRENGTH = {SHARED: 1, EXCLUSIVE: 2}
+
+# The lock primitive, one small interface per operating system:
+# open_lock_file(path, create) -> fd, try_lock(fd, exclusive) -> bool,
+# lock(fd, exclusive) (blocking) and unlock(fd).
+if sys.platform == "win32":
+    from piplockhook import _windows as primitive
+else:
+    from piplockhook import _posix as primitive
 
 _POLL_SECONDS = 0.02
+OnWait = Callable[[int], None]  # called once with the descriptor when the lock is busy
 TURNSTILE_SUFFIX = ".turnstile"  # beside the lock file; see EnvironmentLock._acquire_fairly
 
 
@@ -42,18 +66,20 @@ class FileLock:
     def __init__(self, path: str, *, create: bool = True) -> None:
         self.path = path
         self.create = create
-        self.fd: Optional[int] = None
-        self.mode: Optional[str] = None
+        self.fd: int | None = None
+        self.mode: str | None = None
 
-    def ensure_open(self) -> None:
+    def ensure_open(self) -> int:
         if self.fd is None:
-            self._open()
+            self.fd = self._open()
+        return self.fd
 
-    def _open(self) -> None:
+    def _open(self) -> int:
         try:
-            if self.create:
-                os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            self.fd = _platform.open_lock_file(self.path, self.create)
+            parent = os.path.dirname(self.path)
+            if self.create and not os.path.isdir(parent):  # one stat in the common case
+                os.makedirs(parent, exist_ok=True)
+            fd = primitive.open_lock_file(self.path, self.create)
         except IsADirectoryError:
             raise LockError(f"the lock path {self.path} is a directory") from None
         except FileNotFoundError:
@@ -63,19 +89,20 @@ class FileLock:
                 raise LockUnavailable(f"cannot create {self.path}: {exc.strerror}") from None
             raise
         if os.path.isdir(self.path):
-            self.close()
+            os.close(fd)
             raise LockError(f"the lock path {self.path} is a directory")
+        return fd
 
-    def _names_locked_file(self) -> bool:
+    def _names_locked_file(self, fd: int) -> bool:
         # A lock file deleted or replaced while we waited must not let a
         # second writer in: the lock counts only on the file the path names now.
         try:
-            now, ours = os.stat(self.path), os.fstat(self.fd)
+            now, ours = os.stat(self.path), os.fstat(fd)
         except OSError:
             return False
         return (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino)
 
-    def acquire(self, mode: str, timeout: Optional[float], on_wait) -> float:
+    def acquire(self, mode: str, timeout: float | None, on_wait: OnWait) -> float:
         """Take the lock in `mode`; return the seconds waited.
 
         `on_wait(fd)` is called once if the lock is busy. Changing mode on a
@@ -87,27 +114,27 @@ class FileLock:
         deadline = None if timeout is None else start + timeout
         waited_before = False
         while True:
-            self.ensure_open()
-            if not _platform.try_lock(self.fd, exclusive):
+            fd = self.ensure_open()
+            if not primitive.try_lock(fd, exclusive):
                 if not waited_before:
                     waited_before = True
-                    on_wait(self.fd)
+                    on_wait(fd)
                 if deadline is None:
-                    _platform.lock(self.fd, exclusive)
+                    primitive.lock(fd, exclusive)
                 else:
-                    while not _platform.try_lock(self.fd, exclusive):
+                    while not primitive.try_lock(fd, exclusive):
                         left = deadline - time.monotonic()
                         if left <= 0:
-                            raise LockTimeout(self.fd)
+                            raise LockTimeout(fd)
                         time.sleep(min(_POLL_SECONDS, left))
-            if self._names_locked_file():
+            if self._names_locked_file(fd):
                 self.mode = mode
                 return time.monotonic() - start
             self.close()  # the path names another file now: lock that one
 
     def release(self) -> None:
         if self.fd is not None and self.mode is not None:
-            _platform.unlock(self.fd)
+            primitive.unlock(self.fd)
         self.mode = None
 
     def close(self) -> None:
@@ -117,8 +144,74 @@ class FileLock:
         self.mode = None
 
 
+# -- nesting: a pip never waits for a lock its ancestor holds
+#
+# A process that takes a lock records it in the environment variable
+# ``PIPLOCKHOOK_HELD`` (one ``pid mode path`` line per lock), which pip's build
+# children, ``setup.py`` scripts and commands run by ``piplockhook run`` inherit.
+# A record counts only while its pid is alive and, where the kernel tells us
+# (Linux), an ancestor of this process: a stray exported value changes nothing.
+
+MARKER = "PIPLOCKHOOK_HELD"
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rpartition(b")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _is_ancestor(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.path.isdir("/proc/self"):
+        current: int | None = os.getpid()
+        for _ in range(128):
+            current = _parent_of(current) if current else None
+            if not current:
+                return False
+            if current == pid:
+                return True
+        return False
+    try:  # no /proc (macOS): a live pid is the best we know
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def parse_marker(value: str) -> dict[str, tuple[int, str]]:
+    """{path: (pid, mode)} from a marker value; malformed lines are ignored."""
+    held: dict[str, tuple[int, str]] = {}
+    for line in value.splitlines():
+        pid, _, rest = line.partition(" ")
+        mode, _, path = rest.partition(" ")
+        if pid.isdigit() and mode and path:
+            held[path] = (int(pid), mode)
+    return held
+
+
+def ancestor_mode(path: str) -> str | None:
+    """The mode in which an ancestor process holds `path`, if one does."""
+    record = parse_marker(os.environ.get(MARKER, "")).get(path)
+    if record and _is_ancestor(record[0]):
+        return record[1]
+    return None
+
+
+def with_record(value: str, path: str, mode: str) -> str:
+    """The marker value with this process holding `path` in `mode`."""
+    held = parse_marker(value)
+    held[path] = (os.getpid(), mode)
+    return "\n".join(f"{pid} {m} {p}" for p, (pid, m) in held.items())
+
+
 # Locks this process holds, by path: an in-process nested pip counts as nested.
-_held_here: Dict[str, "EnvironmentLock"] = {}
+_held_here: dict[str, EnvironmentLock] = {}
 
 
 class EnvironmentLock:
@@ -130,7 +223,7 @@ class EnvironmentLock:
         *,
         environment: str,
         reporter: Reporter,
-        timeout: Optional[float] = None,
+        timeout: float | None = None,
         create: bool = True,
     ) -> None:
         self.path = path
@@ -138,16 +231,16 @@ class EnvironmentLock:
         self.reporter = reporter
         self.timeout = timeout
         self.file = FileLock(path, create=create)
-        self.turnstile: Optional[FileLock] = FileLock(path + TURNSTILE_SUFFIX, create=create)
-        self.covered_by: Optional[str] = None  # mode an ancestor holds, if nested
+        self.turnstile: FileLock | None = FileLock(path + TURNSTILE_SUFFIX, create=create)
+        self.covered_by: str | None = None  # mode an ancestor holds, if nested
         self._covered_how = ""
         self.active = False
-        self.unavailable: Optional[str] = None  # why this run goes unlocked
-        self._saved_marker: Optional[str] = None
+        self.unavailable: str | None = None  # why this run goes unlocked
+        self._saved_marker: str | None = None
         self._warned = False
 
     @property
-    def mode(self) -> Optional[str]:
+    def mode(self) -> str | None:
         return self.covered_by or self.file.mode
 
     def acquire(self, mode: str) -> None:
@@ -164,12 +257,12 @@ class EnvironmentLock:
             old = self.file.mode
             self.file.release()
             self.reporter.debug("released", old, self.path, f"to take it {mode}")
-        said_waiting = []
+        said_waiting: list[bool] = []
 
         def on_wait(_fd: int) -> None:
             if not said_waiting:
                 said_waiting.append(True)
-                self._waiting(mode, self.file.fd)
+                self._waiting(mode, self.file.ensure_open())
 
         try:
             waited = self._acquire_fairly(mode, on_wait)
@@ -180,7 +273,7 @@ class EnvironmentLock:
         except LockTimeout:
             holders = holders_of(self.file.fd) if self.file.fd is not None else []
             self.close()
-            who = "; ".join(h.describe() for h in holders) or "an unknown holder"
+            who = describe_holders(holders)
             raise LockTimeout(
                 f"timed out after {self.timeout:g}s (PIPLOCKHOOK_TIMEOUT) waiting for the "
                 f"{mode} lock on {self.environment} ({self.path}), held by {who}; nothing was changed"
@@ -193,10 +286,10 @@ class EnvironmentLock:
         self.reporter.debug("acquired", mode, self.path, f"waited {waited:.3f}s")
         _held_here[self.path] = self
         if self._saved_marker is None:
-            self._saved_marker = os.environ.get(nesting.MARKER, "")
-        os.environ[nesting.MARKER] = nesting.with_record(self._saved_marker, self.path, mode)
+            self._saved_marker = os.environ.get(MARKER, "")
+        os.environ[MARKER] = with_record(self._saved_marker, self.path, mode)
 
-    def _acquire_fairly(self, mode: str, on_wait) -> float:
+    def _acquire_fairly(self, mode: str, on_wait: OnWait) -> float:
         """Take the lock through the turnstile; return the seconds waited.
 
         flock has no queue: an exclusive request behind overlapping shared
@@ -211,40 +304,43 @@ class EnvironmentLock:
         start = time.monotonic()
         deadline = None if self.timeout is None else start + self.timeout
 
-        def left() -> Optional[float]:
+        def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
         self.file.ensure_open()  # first, so a waiting line can name the holders
-        in_turnstile = self._enter_turnstile(left(), on_wait)
+        turnstile = self._enter_turnstile(left(), on_wait)
         try:
-            if in_turnstile and mode != EXCLUSIVE:
-                self.turnstile.release()
-                in_turnstile = False
+            if turnstile is not None and mode != EXCLUSIVE:
+                turnstile.release()
+                turnstile = None
             self.file.acquire(mode, left(), on_wait)
         finally:
-            if in_turnstile:
-                self.turnstile.release()
+            if turnstile is not None:
+                turnstile.release()
         return time.monotonic() - start
 
-    def _enter_turnstile(self, timeout: Optional[float], on_wait) -> bool:
-        if self.turnstile is None:
-            return False
+    def _enter_turnstile(self, timeout: float | None, on_wait: OnWait) -> FileLock | None:
+        """The turnstile, held exclusively; None where it cannot be used."""
+        turnstile = self.turnstile
+        if turnstile is None:
+            return None
         try:
-            self.turnstile.acquire(EXCLUSIVE, timeout, on_wait)
+            turnstile.acquire(EXCLUSIVE, timeout, on_wait)
         except (LockUnavailable, LockError) as exc:  # fairness lost, exclusion kept
-            self.reporter.debug("unfair", EXCLUSIVE, self.turnstile.path, f"turnstile unavailable: {exc}")
+            self.reporter.debug("unfair", EXCLUSIVE, turnstile.path, f"turnstile unavailable: {exc}")
             self.turnstile = None
-            return False
-        return True
+            return None
+        return turnstile
 
-    def _outer_mode(self) -> tuple:
+    def _outer_mode(self) -> tuple[str | None, str]:
         outer = _held_here.get(self.path)
         if outer is not None and outer is not self and outer.mode:
             return outer.mode, "this process holds it"
-        return nesting.ancestor_mode(self.path), "an ancestor process holds it"
+        mode = ancestor_mode(self.path)
+        return (mode if mode in STRENGTH else None), "an ancestor process holds it"
 
     def _nested(self, mode: str) -> None:
-        if nesting.STRENGTH[mode] <= nesting.STRENGTH[self.covered_by]:
+        if self.covered_by is not None and STRENGTH[mode] <= STRENGTH[self.covered_by]:
             self.reporter.debug("skipped", mode, self.path, f"nested: {self._covered_how} {self.covered_by}")
         elif not self._warned:
             self._warned = True
@@ -269,9 +365,9 @@ class EnvironmentLock:
             del _held_here[self.path]
         if self._saved_marker is not None:
             if self._saved_marker:
-                os.environ[nesting.MARKER] = self._saved_marker
+                os.environ[MARKER] = self._saved_marker
             else:
-                os.environ.pop(nesting.MARKER, None)
+                os.environ.pop(MARKER, None)
             self._saved_marker = None
         self.active = False
         self.covered_by = None

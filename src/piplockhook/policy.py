@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
-
-SHARED = "shared"
-EXCLUSIVE = "exclusive"
+from piplockhook.lock import EXCLUSIVE, SHARED
 
 
-class Policy(NamedTuple):
-    run: Optional[str]  # held from the start of the command's run() to its end
-    write: Optional[str]  # taken instead while the command changes files
+class Policy:
+    """The locks of one command. (A plain class: a NamedTuple costs every pip
+    process a compile at import.)"""
+
+    __slots__ = ("run", "write")
+
+    def __init__(self, run: str | None, write: str | None) -> None:
+        self.run = run  # held from the start of the command's run() to its end
+        self.write = write  # taken instead while the command changes files
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and (self.run, self.write) == (other.run, other.write)
+
+    def __hash__(self) -> int:
+        return hash((self.run, self.write))
+
+    def __repr__(self) -> str:
+        return f"Policy(run={self.run!r}, write={self.write!r})"
 
 
 NO_LOCK = Policy(None, None)

@@ -14,11 +14,10 @@ import shlex
 import signal
 import subprocess
 import sys
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
-from piplockhook.holders import Holder
 from piplockhook.lock import EnvironmentLock, LockError, LockTimeout
-from piplockhook.report import Reporter
+from piplockhook.report import Holder, Reporter, describe_holders
 
 
 class _SageFlockStyle(Reporter):
@@ -29,7 +28,7 @@ class _SageFlockStyle(Reporter):
         self.command = " ".join(shlex.quote(a) for a in command)
 
     def waiting(self, mode: str, path: str, environment: str, holders: Sequence[Holder]) -> None:
-        who = "; ".join(h.describe() for h in holders) or "holder unknown"
+        who = describe_holders(holders)
         sys.stderr.write(f"Waiting for {mode} lock on {path} to run {self.command} (held by {who}) ... ")
         sys.stderr.flush()
 
@@ -41,6 +40,8 @@ class _SageFlockStyle(Reporter):
 def _terminal_sends_it_too() -> bool:
     # A Ctrl-C typed at a terminal reaches the whole foreground process group,
     # the command included: forwarding it as well would deliver it twice.
+    if sys.platform == "win32":  # no process groups there
+        return False
     try:
         return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
     except (OSError, ValueError, AttributeError):
@@ -48,12 +49,12 @@ def _terminal_sends_it_too() -> bool:
 
 
 def run_locked(
-    command: List[str],
+    command: list[str],
     *,
     mode: str,
     path: str,
     environment: str,
-    timeout: Optional[float],
+    timeout: float | None,
     debug: bool,
 ) -> int:
     """Run `command` holding the lock; return its exit status (128+N for signal N)."""
@@ -77,7 +78,7 @@ def run_locked(
             sys.stderr.write(f"ERROR: piplockhook run: cannot run {command[0]}: {exc.strerror}\n")
             return 127 if isinstance(exc, FileNotFoundError) else 126
 
-        def forward(signum, _frame):
+        def forward(signum: int, _frame: object) -> None:
             if signum == signal.SIGINT and _terminal_sends_it_too():
                 return
             try:

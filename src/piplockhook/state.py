@@ -4,38 +4,39 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict, List
+from collections.abc import Mapping
+from typing import Any
 
 import piplockhook
-from piplockhook import _gate, config, locations
-from piplockhook.holders import holders_of
+from piplockhook import config
+from piplockhook.config import SITE_PACKAGES
+from piplockhook.report import holders_of
 
-SITE_PACKAGES = os.path.dirname(os.path.dirname(os.path.abspath(piplockhook.__file__)))
 # PEP 829: CPython runs the import lines of a .pth file through 3.17 and
 # ignores them from 3.18; a same-named .start file (3.15+) replaces them.
 PTH_IMPORT_LINES_IGNORED_FROM = (3, 18)
 START_FILES_FROM = (3, 15)
 
 
-def startup_problem(site: str = SITE_PACKAGES, version: tuple = tuple(sys.version_info[:2])) -> str:
+def startup_problem(
+    site: str = SITE_PACKAGES, version: tuple[int, int] = (sys.version_info[0], sys.version_info[1])
+) -> str:
     """Why no startup file of ours runs in this Python ("" if one does)."""
     if version >= START_FILES_FROM and os.path.exists(os.path.join(site, "piplockhook.start")):
         return ""
     if not os.path.exists(os.path.join(site, "piplockhook.pth")):
         return f"piplockhook.pth is missing from {site} (an editable install does not carry it: install the wheel)"
     if version >= PTH_IMPORT_LINES_IGNORED_FROM:
-        return (f"Python {version[0]}.{version[1]} ignores import lines in .pth files (PEP 829) and {site} has no "
-                "piplockhook.start: install a piplockhook that ships one")
+        return (
+            f"Python {version[0]}.{version[1]} ignores import lines in .pth files (PEP 829) and {site} has no "
+            "piplockhook.start: install a piplockhook that ships one"
+        )
     return ""
 
 
-def disabled_marker() -> str:
-    """The file that makes the environment's default "off" (read by the gate)."""
-    return os.path.join(SITE_PACKAGES, _gate.DISABLED_MARKER)
-
-
 def set_default(enabled: bool) -> str:
-    marker = disabled_marker()
+    """Write or remove the marker that makes the environment's default "off"."""
+    marker = config.disabled_marker()
     if enabled:
         try:
             os.remove(marker)
@@ -47,7 +48,7 @@ def set_default(enabled: bool) -> str:
     return marker
 
 
-def leftovers(site: str = SITE_PACKAGES) -> List[str]:
+def leftovers(site: str = SITE_PACKAGES) -> list[str]:
     """`~`-prefixed entries: what a pip killed while uninstalling leaves behind."""
     try:
         return sorted(os.path.join(site, e) for e in os.listdir(site) if e.startswith("~"))
@@ -55,17 +56,16 @@ def leftovers(site: str = SITE_PACKAGES) -> List[str]:
         return []
 
 
-def _why_inactive(env) -> List[str]:
-    reasons = []
+def _why_inactive(env: Mapping[str, str]) -> list[str]:
+    reasons: list[str] = []
     problem = startup_problem()
     if problem:
         reasons.append(problem)
     if sys.flags.no_site:
         reasons.append("site is disabled (python -S): no .pth file runs")
-    word = env.get("PIPLOCKHOOK", "").strip().lower()
-    if word in _gate.OFF_WORDS:
-        reasons.append(f"PIPLOCKHOOK={env['PIPLOCKHOOK']} opts this environment's runs out")
-    elif not word and not _gate.default_enabled():
+    if config.opted_out(env):
+        reasons.append(f"{config.SWITCH}={env[config.SWITCH]} opts this environment's runs out")
+    elif not config.hook_wanted(env):
         reasons.append("the environment's default is off (`piplockhook disable`); PIPLOCKHOOK=1 opts a run in")
     try:
         config.load(env)
@@ -78,11 +78,14 @@ def _why_inactive(env) -> List[str]:
     return reasons
 
 
-def status(env=os.environ) -> Dict[str, Any]:
+def status(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Everything `piplockhook status` shows; the keys are the --json format."""
     reasons = _why_inactive(env)
-    override = env.get("PIPLOCKHOOK_LOCKFILE", "").strip()
-    where = locations.lock_for_options(None, os.path.abspath(override) if override else None)
+    try:
+        override = config.lockfile(env)
+    except config.ConfigError:  # a reason above says so; show the environment's own lock
+        override = None
+    where = config.lock_for_options(None, override)
     holders, note = [], ""
     try:
         fd = os.open(where.path, os.O_RDONLY)
@@ -102,7 +105,7 @@ def status(env=os.environ) -> Dict[str, Any]:
         "python": sys.executable,
         "site_packages": SITE_PACKAGES,
         "installed": not startup_problem(),
-        "default": "on" if _gate.default_enabled() else "off",
+        "default": "on" if config.default_enabled() else "off",
         "active": not reasons,
         "reasons": reasons,
         "environment": where.environment,
@@ -117,7 +120,7 @@ def status(env=os.environ) -> Dict[str, Any]:
     }
 
 
-def format_status(info: Dict[str, Any]) -> str:
+def format_status(info: dict[str, Any]) -> str:
     lines = [f"piplockhook {info['version']} in {info['site_packages']}"]
     if info["active"]:
         lines.append("active: every pip run in this environment takes the lock")
@@ -130,9 +133,7 @@ def format_status(info: Dict[str, Any]) -> str:
         lines.append(f"  {info['lock_note']}")
     if info["holders"]:
         lines.append("held by:")
-        lines.extend(
-            f"  pid {h['pid']} ({h['mode']}): {h['command']}" for h in info["holders"]
-        )
+        lines.extend(f"  pid {h['pid']} ({h['mode']}): {h['command']}" for h in info["holders"])
     else:
         lines.append("held by: nobody" if info["holders_known"] else "held by: unknown on this platform")
     if info["leftovers"]:
