@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,10 +35,25 @@ def build_wheelhouse(python: str = sys.executable) -> str:
 
 def add_wrapt_for(house: str, python: str) -> None:
     """Put the wrapt wheel for another interpreter's version into `house`."""
-    version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--python-version", version,
-                    "-d", house, "wrapt"], check=True, capture_output=True)
+    version = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--only-binary=:all:",
+            "--python-version",
+            version,
+            "-d",
+            house,
+            "wrapt",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def make_venv(house: str, python: str = sys.executable, hook: bool = True) -> Venv:
@@ -57,3 +73,40 @@ def describe_machine(venv: Venv) -> str:
 
 def summary(values: list[float]) -> str:
     return f"{statistics.median(values):.4f} (min {min(values):.4f}, max {max(values):.4f})"
+
+
+def instructions(argv: list[str], env: dict) -> int | None:
+    """Instructions of one run under callgrind, or None without valgrind."""
+    if not shutil.which("valgrind"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
+            env=dict(env, PYTHONHASHSEED="0"),
+            check=True,
+            capture_output=True,
+        )
+        with open(out) as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    return int(line.split()[1])
+    return None
+
+
+class Switches:
+    """Files in site-packages switched on and off by renaming (NAME <-> NAME.off)
+    between runs, never during one: one venv measured in several states."""
+
+    def __init__(self, site: str, prepared: dict[str, str]) -> None:
+        self.site = site
+        for name, content in prepared.items():  # files the venv does not have yet
+            with open(os.path.join(site, name + ".off"), "w") as f:
+                f.write(content)
+
+    def want(self, name: str, present: bool) -> None:
+        path = os.path.join(self.site, name)
+        if present and not os.path.exists(path):
+            os.rename(path + ".off", path)
+        elif not present and os.path.exists(path):
+            os.rename(path, path + ".off")

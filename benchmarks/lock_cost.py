@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,8 +60,9 @@ def wake_up(venv, rounds: int) -> list[float]:
     for _ in range(rounds):
         holder = open(venv.lock_path, "a")
         fcntl.flock(holder, fcntl.LOCK_EX)
-        waiter = subprocess.Popen([venv.python, "-c", WAITER, venv.lock_path, "exclusive"],
-                                  stdout=subprocess.PIPE, text=True, env=venv.env())
+        waiter = subprocess.Popen(
+            [venv.python, "-c", WAITER, venv.lock_path, "exclusive"], stdout=subprocess.PIPE, text=True, env=venv.env()
+        )
         assert waiter.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 10
         while not _blocked(venv.lock_path, waiter.pid) and time.monotonic() < deadline:
@@ -85,15 +85,30 @@ def _blocked(path: str, pid: int) -> bool:
 
 def fairness(venv, kind: str, hold: float = 0.5, stream: float = 12.0) -> float:
     stop = tempfile.mktemp(prefix="plh-stop-")
-    readers = subprocess.Popen([venv.python, os.path.join(ROOT, "tests", "readers.py"), venv.lock_path, kind,
-                                str(hold), "3", stop, str(stream)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, env=venv.env())
+    readers = subprocess.Popen(
+        [
+            venv.python,
+            os.path.join(ROOT, "tests", "readers.py"),
+            venv.lock_path,
+            kind,
+            str(hold),
+            "3",
+            stop,
+            str(stream),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=venv.env(),
+    )
     try:
         readers.stdout.readline()
         time.sleep(hold)  # let the stream overlap before the writer arrives
         pip = os.path.join(venv.bin, "pip")
         subprocess.run([pip, "install", "plhsmall==1.0"], env=venv.env(PIPLOCKHOOK="0"), capture_output=True)
-        err = subprocess.run([pip, "uninstall", "-y", "plhsmall"], env=venv.env(), capture_output=True, text=True).stderr
+        err = subprocess.run(
+            [pip, "uninstall", "-y", "plhsmall"], env=venv.env(), capture_output=True, text=True
+        ).stderr
         found = re.search(r"acquired exclusive lock after waiting ([\d.]+)s", err)
         return float(found.group(1)) if found else 0.0
     finally:
@@ -116,8 +131,12 @@ def main() -> None:
     print(f"| P5 wake-up after release ({args.rounds} runs) | {summary(wake_up(venv, args.rounds))} ms | ≤ 50 ms |")
     fair = [fairness(venv, "piplockhook") for _ in range(3)]
     unfair = [fairness(venv, "flock") for _ in range(2)]
-    print(f"| P4 exclusive wait behind 3 overlapping readers holding 0.5 s, with the turnstile (3 runs) | {summary(fair)} s | ≤ 0.5 s + start-up |")
-    print(f"| P4 the same behind bare-flock readers, a 12 s stream (2 runs) | {summary(unfair)} s | (control: starved) |")
+    print(
+        f"| P4 exclusive wait behind 3 overlapping readers holding 0.5 s, with the turnstile (3 runs) | {summary(fair)} s | ≤ 0.5 s + start-up |"
+    )
+    print(
+        f"| P4 the same behind bare-flock readers, a 12 s stream (2 runs) | {summary(unfair)} s | (control: starved) |"
+    )
 
 
 if __name__ == "__main__":

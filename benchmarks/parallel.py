@@ -36,8 +36,10 @@ def batch(venv, names: list[str], variant: str) -> float:
     subprocess.run([pip, "uninstall", "-y", *names], env=env, capture_output=True)
     prefix = [os.path.join(venv.bin, "piplockhook"), "run", "-x", "--"] if variant == "serialized" else []
     start = time.perf_counter()
-    procs = [subprocess.Popen([*prefix, pip, "install", name], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for name in names]
+    procs = [
+        subprocess.Popen([*prefix, pip, "install", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for name in names
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         if p.returncode:
@@ -53,7 +55,9 @@ def main() -> None:
     add_distributions(house)
     venv = make_venv(house)
     print(f"# P3 parallel installs into one venv, median of {args.rounds} rounds; {describe_machine(venv)}")
-    print("| batch | hook | unlocked (PIPLOCKHOOK=0) | serialized (`piplockhook run -x`) | hook ÷ unlocked | hook ÷ serialized |")
+    print(
+        "| batch | hook | unlocked (PIPLOCKHOOK=0) | serialized (`piplockhook run -x`) | hook ÷ unlocked | hook ÷ serialized |"
+    )
     print("|---|---|---|---|---|---|")
     for label, names in (("6 local wheels", WHEELS), ("4 sdists with a build", SDISTS)):
         times = {"hook": [], "unlocked": [], "serialized": []}
@@ -62,8 +66,10 @@ def main() -> None:
             for variant in order:
                 times[variant].append(batch(venv, names, variant))
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"| {label} | {summary(times['hook'])} s | {summary(times['unlocked'])} s | "
-              f"{summary(times['serialized'])} s | {med['hook'] / med['unlocked']:.3f} | {med['hook'] / med['serialized']:.3f} |")
+        print(
+            f"| {label} | {summary(times['hook'])} s | {summary(times['unlocked'])} s | "
+            f"{summary(times['serialized'])} s | {med['hook'] / med['unlocked']:.3f} | {med['hook'] / med['serialized']:.3f} |"
+        )
 
 
 if __name__ == "__main__":

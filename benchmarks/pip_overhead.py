@@ -1,10 +1,21 @@
-"""P2: what the hook costs an uncontended pip.
+"""P2: what the hook costs an uncontended pip, and how much of that is ours.
 
-One venv; interleaved pairs of the same pip command with our .pth present (A)
-and renamed away (B): `pip list`, `pip install <already satisfied>`, and
-`pip install <local wheel>` (uninstalled, untimed, before each run).
+For each pip version, one venv with piplockhook installed, and the same pip
+command timed in interleaved rounds (the order rotates each round) of three
+states, made by renaming files in site-packages between runs:
 
-    python benchmarks/pip_overhead.py [--pairs 60]
+  bare        no startup file of ours
+  wrapt only  a .pth that imports wrapt when pip starts, and nothing else:
+              what any wrapt-based hook pays before doing anything
+  hook        piplockhook.pth, as the wheel installs it
+
+Commands: `pip list`, `pip install <already satisfied>`, `pip install <local
+wheel>` (uninstalled, untimed, before each run). Prints wall-clock medians and
+the medians of the per-round ratios hook ÷ bare and hook ÷ wrapt only (ours),
+and, where valgrind exists, the same ratios in instructions (callgrind,
+PYTHONHASHSEED=0: the same totals on every run) for the two read commands.
+
+    python benchmarks/pip_overhead.py [--pairs 60] [--pip 23.2.1 --pip 26.3]
 """
 
 from __future__ import annotations
@@ -13,47 +24,101 @@ import argparse
 import os
 import statistics
 import subprocess
+import sys
 import time
 
-from _common import build_wheelhouse, describe_machine, make_venv, summary
+from _common import Switches, Venv, build_wheelhouse, instructions, make_venv
 
 CASES = {
     "pip list": (["list"], None),
     "pip install <already satisfied>": (["install", "plhsmall==1.0"], ["install", "plhsmall==1.0"]),
     "pip install <local wheel>": (["install", "plhdemo==2.0"], ["uninstall", "-y", "plhdemo"]),
 }
+COUNTED = ("pip list", "pip install <already satisfied>")  # callgrind runs ~50x slower: the short ones
+STATES = ("bare", "wrapt only", "hook")
+WRAPT_ONLY_PTH = "plh-wrapt-only.pth"
+WRAPT_ONLY = 'import sys;exec("import wrapt")if"pip"in sys.argv[0][-17:]or"-m"==sys.argv[0]else 0\n'
+HEADER = (
+    "| pip | command | bare | wrapt only | hook | hook ÷ bare | hook ÷ wrapt only (ours) "
+    "| hook ÷ bare (instructions) | hook ÷ wrapt only (instructions) |",
+    "|---|---|---|---|---|---|---|---|---|",
+)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=60)
-    args = parser.parse_args()
-    venv = make_venv(build_wheelhouse())
+class Site(Switches):
+    """Puts site-packages in one of STATES."""
+
+    def __init__(self, site: str) -> None:
+        super().__init__(site, {WRAPT_ONLY_PTH: WRAPT_ONLY})
+
+    def set(self, state: str) -> None:
+        self.want(WRAPT_ONLY_PTH, state == "wrapt only")
+        self.want("piplockhook.pth", state == "hook")
+
+
+def ratio(times: dict[str, list[float]], a: str, b: str) -> str:
+    return f"{statistics.median(x / y for x, y in zip(times[a], times[b])):.3f}"
+
+
+def counted(counts: dict[str, int | None], a: str, b: str) -> str:
+    x, y = counts[a], counts[b]
+    return f"{x / y:.4f}" if x and y else "–"
+
+
+def measure(venv: Venv, pip_version: str, pairs: int) -> list[str]:
     env = venv.env()
+    env.pop("PYTHONUNBUFFERED", None)  # the tests read lines as they come; a user's pip is buffered
     pip = os.path.join(venv.bin, "pip")
-    pth = os.path.join(venv.site_packages, "piplockhook.pth")
-    print(f"# P2 uncontended pip, {args.pairs} interleaved pairs; {describe_machine(venv)}")
-    print("| command | with hook (median, min, max) | without | median paired ratio |")
-    print("|---|---|---|---|")
+    site = Site(venv.site_packages)
+    rows = []
     for name, (command, before) in CASES.items():
-        times = {"with": [], "without": []}
-        for i in range(args.pairs + 2):
-            sample = {}
-            for state in (("with", "without") if i % 2 else ("without", "with")):
-                if (state == "with") != os.path.exists(pth):
-                    os.rename(pth + ".off", pth) if state == "with" else os.rename(pth, pth + ".off")
+        times: dict[str, list[float]] = {s: [] for s in STATES}
+        for i in range(pairs + 2):
+            for state in STATES[i % 3 :] + STATES[: i % 3]:
+                site.set(state)
                 if before:
                     subprocess.run([pip, *before], env=env, capture_output=True, check=True)
                 start = time.perf_counter()
                 subprocess.run([pip, *command], env=env, capture_output=True, check=True)
-                sample[state] = time.perf_counter() - start
-            if i >= 2:
-                for state, value in sample.items():
-                    times[state].append(value * 1000)
-        if not os.path.exists(pth):
-            os.rename(pth + ".off", pth)
-        ratios = [a / b for a, b in zip(times["with"], times["without"])]
-        print(f"| `{name}` | {summary(times['with'])} ms | {summary(times['without'])} ms | {statistics.median(ratios):.3f} |")
+                if i >= 2:  # warm-up
+                    times[state].append((time.perf_counter() - start) * 1000)
+        counts: dict[str, int | None] = {}
+        for state in STATES:
+            site.set(state)
+            counts[state] = instructions([pip, *command], env) if name in COUNTED else None
+        site.set("hook")
+
+        ms = {s: f"{statistics.median(times[s]):.1f} ms" for s in STATES}
+        rows.append(
+            f"| {pip_version} | `{name}` | {ms['bare']} | {ms['wrapt only']} | {ms['hook']} "
+            f"| {ratio(times, 'hook', 'bare')} | {ratio(times, 'hook', 'wrapt only')} "
+            f"| {counted(counts, 'hook', 'bare')} | {counted(counts, 'hook', 'wrapt only')} |"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=60, help="rounds of interleaved runs (default 60)")
+    parser.add_argument("--pip", action="append", default=[], help="pip versions (default: 23.2.1 and 26.3)")
+    args = parser.parse_args()
+    pips = args.pip or ["23.2.1", "26.3"]
+    house = build_wheelhouse()
+    for version in pips:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", house, f"pip=={version}"],
+                       check=True, capture_output=True)  # fmt: skip
+    python = "%d.%d.%d" % sys.version_info[:3]
+    print(f"# P2 uncontended pip, {args.pairs} interleaved rounds; {os.cpu_count()} cores, CPython {python}")
+    rows, venvs = [], []
+    for version in pips:
+        venvs.append(make_venv(house, hook=False))
+        venvs[-1].run([venvs[-1].python, "-m", "pip", "install", f"pip=={version}"])
+        venvs[-1].run([venvs[-1].python, "-m", "pip", "install", "piplockhook"])
+        rows += measure(venvs[-1], version, args.pairs)
+    print("\n".join(HEADER + tuple(rows)))
+    probe = "import wrapt, sys; print(wrapt.__version__, 'asyncio' in sys.modules)"
+    version, asyncio = venvs[-1].run([venvs[-1].python, "-c", probe]).stdout.split()
+    print(f"\n`import wrapt` ({version}) imports asyncio: {'yes' if asyncio == 'True' else 'no'}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ EVERY_PYTHON = [arg for minor in range(9, 14) for arg in ("--python", f"python3.
 ]
 BENCHMARKS = [
     ("P1 — start-up of processes that are not pip", "startup.py", ["--pairs", "200", *EVERY_PYTHON], ["--pairs", "30"]),
-    ("P2 — uncontended pip", "pip_overhead.py", ["--pairs", "60"], ["--pairs", "5"]),
+    ("P2 — uncontended pip", "pip_overhead.py", ["--pairs", "20"], ["--pairs", "2"]),
     ("P3 — parallel installs", "parallel.py", ["--rounds", "5"], ["--rounds", "1"]),
     ("P4 / P5 — fairness and the lock itself", "lock_cost.py", ["--rounds", "20"], ["--rounds", "3"]),
     ("Stress — what is lost without the lock", "stress.py", [], ["--workers", "3", "--ops", "4", "--rounds", "1"]),

@@ -27,14 +27,12 @@ import argparse
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from _common import ROOT, Venv, add_wrapt_for, build_wheelhouse, make_venv
+from _common import ROOT, Switches, Venv, add_wrapt_for, build_wheelhouse, instructions, make_venv
 
 STATES = ("bare", "floor", "hook", ".start")
 FLOOR = "plh-floor.pth"
@@ -46,30 +44,18 @@ HEADER = (
 )
 
 
-class Site:
-    """Puts site-packages in one of STATES by renaming files."""
+class Site(Switches):
+    """Puts site-packages in one of STATES."""
 
     def __init__(self, site: str) -> None:
-        self.pth = os.path.join(site, "piplockhook.pth")
-        self.start = os.path.join(site, "piplockhook.start")
-        self.floor = os.path.join(site, FLOOR)
-        with open(self.floor + ".off", "w") as f:
-            f.write("# a .pth file with nothing to do\n")
-        with open(self.start + ".off", "w") as f:
-            f.write(START_ENTRY)
-        if os.path.exists(self.start):  # a wheel that ships one: measure without it
-            os.replace(self.start, self.start + ".off")
-
-    def _want(self, path: str, present: bool) -> None:
-        if present and not os.path.exists(path):
-            os.rename(path + ".off", path)
-        elif not present and os.path.exists(path):
-            os.rename(path, path + ".off")
+        super().__init__(site, {FLOOR: "# a .pth file with nothing to do\n", "piplockhook.start": START_ENTRY})
+        if os.path.exists(os.path.join(site, "piplockhook.start")):  # a wheel that ships one: measure without it
+            os.replace(os.path.join(site, "piplockhook.start"), os.path.join(site, "piplockhook.start.off"))
 
     def set(self, state: str) -> None:
-        self._want(self.floor, state == "floor")
-        self._want(self.pth, state in ("hook", ".start"))
-        self._want(self.start, state == ".start")
+        self.want(FLOOR, state == "floor")
+        self.want("piplockhook.pth", state in ("hook", ".start"))
+        self.want("piplockhook.start", state == ".start")
 
 
 def timed(argv: list[str], env: dict) -> tuple[float, float]:
@@ -81,21 +67,6 @@ def timed(argv: list[str], env: dict) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def instructions(argv: list[str], env: dict) -> int | None:
-    """Instructions of one run under callgrind, or None without valgrind."""
-    if not shutil.which("valgrind"):
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
-                       env=dict(env, PYTHONHASHSEED="0"), check=True, capture_output=True)
-        with open(out) as f:
-            for line in f:
-                if line.startswith("summary:") or line.startswith("totals:"):
-                    return int(line.split()[1])
-    return None
-
-
 def measure(venv: Venv, pairs: int) -> str:
     env = venv.env()
     site = Site(venv.site_packages)
@@ -104,7 +75,7 @@ def measure(venv: Venv, pairs: int) -> str:
     argv = [venv.python, "-c", "pass"]
     runs: dict[str, list[tuple[float, float]]] = {s: [] for s in states}
     for i in range(pairs + 5):
-        for state in states[i % len(states):] + states[: i % len(states)]:
+        for state in states[i % len(states) :] + states[: i % len(states)]:
             site.set(state)
             sample = timed(argv, env)
             if i >= 5:  # warm-up
@@ -121,13 +92,16 @@ def measure(venv: Venv, pairs: int) -> str:
         return f"{statistics.median(x / y for x, y in zip(values[a], values[b]) if y > 0):.3f}"
 
     ms = {s: f"{statistics.median(wall[s]) * 1000:.2f} ms" for s in ("bare", "floor", "hook")}
+
     def counted(a: str) -> str:
         return f"{counts[a] / counts['floor']:.4f}" if counts.get(a) and counts["floor"] else "–"
 
     start = ratio(wall, ".start", "floor") if ".start" in states else "–"
-    return (f"| {version} | {ms['bare']} | {ms['floor']} | {ms['hook']} | {ratio(wall, 'hook', 'floor')} "
-            f"| {ratio(cpu, 'hook', 'floor')} | {counted('hook')} | {ratio(wall, 'hook', 'bare')} "
-            f"| {start} | {counted('.start')} |")
+    return (
+        f"| {version} | {ms['bare']} | {ms['floor']} | {ms['hook']} | {ratio(wall, 'hook', 'floor')} "
+        f"| {ratio(cpu, 'hook', 'floor')} | {counted('hook')} | {ratio(wall, 'hook', 'bare')} "
+        f"| {start} | {counted('.start')} |"
+    )
 
 
 def sid_rows(version: str, pairs: int) -> list[str]:
@@ -136,9 +110,25 @@ def sid_rows(version: str, pairs: int) -> list[str]:
         'set -eu; v=$1; shift; r=/tmp/plh-bench-runner-$v; rm -rf "$r"; python$v -m venv "$r"; '
         '"$r/bin/python" -m pip install -q hatchling; exec "$r/bin/python" benchmarks/startup.py "$@"'
     )
-    out = subprocess.run([os.path.join(ROOT, ".ci", "sid"), "run", "/bin/sh", "-c", script, "sid-bench", version,
-                          "--rows-only", "--pairs", str(pairs), "--python", f"/usr/bin/python{version}"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            os.path.join(ROOT, ".ci", "sid"),
+            "run",
+            "/bin/sh",
+            "-c",
+            script,
+            "sid-bench",
+            version,
+            "--rows-only",
+            "--pairs",
+            str(pairs),
+            "--python",
+            f"/usr/bin/python{version}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return [line for line in out.splitlines() if line.startswith("| ")]
 
 

@@ -18,9 +18,8 @@ import collections
 import subprocess
 import time
 
-from _common import build_wheelhouse, describe_machine, make_venv
-
 import stress as harness  # tests/stress.py
+from _common import build_wheelhouse, describe_machine, make_venv
 
 
 def main() -> None:
@@ -33,8 +32,11 @@ def main() -> None:
     args = parser.parse_args()
     house = build_wheelhouse()
     if args.pip_version:
-        subprocess.run(["python", "-m", "pip", "download", "--no-deps", "-d", house, f"pip=={args.pip_version}"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["python", "-m", "pip", "download", "--no-deps", "-d", house, f"pip=={args.pip_version}"],
+            check=True,
+            capture_output=True,
+        )
     print(f"# stress: {args.workers} workers x {args.ops} ops x {args.rounds} rounds, seed {args.seed}")
     for hook in (True, False):
         venv = make_venv(house)
@@ -52,8 +54,10 @@ def main() -> None:
             harness.repair(venv)
         label = "hook" if hook else "PIPLOCKHOOK=0"
         ops = args.workers * args.ops * args.rounds
-        print(f"\n{label}: {ops} operations, {broken_rounds}/{args.rounds} rounds with problems, "
-              f"{sum(seconds):.0f}s in all")
+        print(
+            f"\n{label}: {ops} operations, {broken_rounds}/{args.rounds} rounds with problems, "
+            f"{sum(seconds):.0f}s in all"
+        )
         for name, count in sorted(total.items(), key=lambda kv: -kv[1]) or [("(none)", 0)]:
             print(f"  {name:28} {count}")
 
