@@ -18,8 +18,10 @@ import collections
 import subprocess
 import time
 
-import stress as harness  # tests/stress.py
-from _common import build_wheelhouse, describe_machine, make_venv
+from _common import build_wheelhouse, describe_machine, make_venv  # puts tests/ on sys.path
+
+# isort: split
+import stress as harness  # tests/stress.py, not this script: _common must come first
 
 
 def main() -> None:
