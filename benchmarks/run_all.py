@@ -27,8 +27,13 @@ EVERY_PYTHON = [arg for minor in range(9, 14) for arg in ("--python", f"python3.
     "3.15",
 ]
 BENCHMARKS = [
-    ("P1 — start-up of processes that are not pip", "startup.py", ["--pairs", "200", *EVERY_PYTHON], ["--pairs", "30"]),
-    ("P2 — uncontended pip", "pip_overhead.py", ["--pairs", "20"], ["--pairs", "2"]),
+    (
+        "P1 — start-up of processes that are not pip",
+        "startup.py",
+        ["--pairs", "200", *EVERY_PYTHON],
+        ["--pairs", "30", "--no-instructions"],
+    ),
+    ("P2 — uncontended pip", "pip_overhead.py", ["--pairs", "20"], ["--pairs", "2", "--no-instructions"]),
     ("P3 — parallel installs", "parallel.py", ["--rounds", "5"], ["--rounds", "1"]),
     ("P4 / P5 — fairness and the lock itself", "lock_cost.py", ["--rounds", "20"], ["--rounds", "3"]),
     ("Stress — what is lost without the lock", "stress.py", [], ["--workers", "3", "--ops", "4", "--rounds", "1"]),

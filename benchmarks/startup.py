@@ -67,7 +67,7 @@ def timed(argv: list[str], env: dict) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(venv: Venv, pairs: int) -> str:
+def measure(venv: Venv, pairs: int, count: bool = True) -> str:
     env = venv.env()
     site = Site(venv.site_packages)
     version = venv.run([venv.python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]).stdout.strip()
@@ -83,7 +83,7 @@ def measure(venv: Venv, pairs: int) -> str:
     counts = {}
     for state in states:
         site.set(state)
-        counts[state] = instructions(argv, env)
+        counts[state] = instructions(argv, env) if count else None
     site.set("hook")
     wall = {s: [r[0] for r in runs[s]] for s in states}
     cpu = {s: [r[1] for r in runs[s]] for s in states}
@@ -134,6 +134,7 @@ def sid_rows(version: str, pairs: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-instructions", action="store_true", help="skip the callgrind counts (quick runs)")
     parser.add_argument("--pairs", type=int, default=200, help="rounds of interleaved runs (default 200)")
     parser.add_argument("--python", action="append", default=[], help="an interpreter to measure (repeatable)")
     parser.add_argument("--sid", action="append", default=[], metavar="X.Y", help="Debian sid's pythonX.Y via .ci/sid")
@@ -145,7 +146,7 @@ def main() -> None:
         if python != sys.executable:
             add_wrapt_for(house, python)
     venvs = [make_venv(house, python=python) for python in pythons]
-    rows = [measure(venv, args.pairs) for venv in venvs]
+    rows = [measure(venv, args.pairs, not args.no_instructions) for venv in venvs]
     if args.rows_only:
         print("\n".join(rows))
         return
