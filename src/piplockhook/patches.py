@@ -90,10 +90,8 @@ class ImportHooks:
         """Leave sys.meta_path (every import pays ~5 k instructions for each
         Python finder there): once a command starts, its modules are patched,
         and where pip is done with pkg_resources nothing is left to watch."""
-        try:
+        if self in sys.meta_path:
             sys.meta_path.remove(self)
-        except ValueError:
-            pass
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name not in self._watched:
@@ -104,7 +102,8 @@ class ImportHooks:
             if loader is not None and hasattr(loader, "exec_module"):
                 # The loader instance is this import's own: patching it changes nothing else.
                 wrapt.wrap_function_wrapper(loader, "exec_module", self._exec_module)
-        except Exception:  # let the import go on, unwatched, rather than fail it
+        except Exception as exc:  # let the import go on, unwatched, rather than fail it
+            _cannot_patch(f"the import of {name}", exc)
             return None
         return spec
 
