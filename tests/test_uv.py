@@ -18,6 +18,12 @@ def uv_env(venv, tmp_path, **extra):
     return venv.env(UV_CACHE_DIR=str(tmp_path / "uv-cache"), UV_NO_PROGRESS="1", **extra)
 
 
+def uv_install(uv, venv, spec, env, *options):
+    """`uv pip install SPEC` into the venv from the tests' wheelhouse, in the background."""
+    command = [uv, "pip", "install", "--python", venv.python, "--no-index", "--find-links", venv.wheelhouse]
+    return Background([*command, *options, spec], env)
+
+
 def test_uv_waits_for_a_pip_holding_the_lock(venv, uv, tmp_path):
     venv.pip("install", "plhsmall==1.0")
     # An uninstall waiting at its prompt holds the exclusive lock.
@@ -30,20 +36,7 @@ def test_uv_waits_for_a_pip_holding_the_lock(venv, uv, tmp_path):
             lambda: lock_holders(venv.lock_path).get(pip.proc.pid) == "exclusive",
             what="pip at its prompt holding the lock",
         )
-        uvp = Background(
-            [
-                uv,
-                "pip",
-                "install",
-                "--python",
-                venv.python,
-                "--no-index",
-                "--find-links",
-                venv.wheelhouse,
-                f"{SLOW}==0.9",
-            ],
-            uv_env(venv, tmp_path),
-        )
+        uvp = uv_install(uv, venv, f"{SLOW}==0.9", uv_env(venv, tmp_path))
         wait_until(lambda: uvp.proc.pid in lock_waiters(venv.lock_path), what="uv blocked on <venv>/.lock")
         assert uvp.running()
         pip.send("n")  # pip ends, keeping plhsmall
@@ -62,21 +55,7 @@ def test_uv_waits_for_a_pip_holding_the_lock(venv, uv, tmp_path):
 def test_pip_waits_for_uv_holding_the_lock(venv, uv, tmp_path, background, hook):
     barrier = str(tmp_path / "barrier")
     # uv holds <venv>/.lock while it builds the sdist, held at a barrier.
-    uvp = Background(
-        [
-            uv,
-            "pip",
-            "install",
-            "--python",
-            venv.python,
-            "--no-index",
-            "--find-links",
-            venv.wheelhouse,
-            "--no-cache",
-            f"{SLOW}==1.0",
-        ],
-        uv_env(venv, tmp_path, PLH_BUILD_BARRIER=barrier),
-    )
+    uvp = uv_install(uv, venv, f"{SLOW}==1.0", uv_env(venv, tmp_path, PLH_BUILD_BARRIER=barrier), "--no-cache")
     try:
         wait_until(lambda: os.path.exists(barrier + ".started"), timeout=60, what="uv's build to start")
         proc = background(venv, "list", PIPLOCKHOOK=hook)
