@@ -2,7 +2,7 @@
 
 Bottom to top: the startup gate asks config only once it knows the process is
 pip, then installs the patches; the patches use policy, lock and
-config; the lock owns the modes (policy uses them) and knows nothing of pip or
+config; config names uv's lock files through uvlock (stdlib only); the lock owns the modes (policy uses them) and knows nothing of pip or
 of the switches; the command line (cli, state, runner, fscheck) reads config
 and lock, never the gate or the patches; nothing imports the CLI but
 __main__. A new module must take its place in this table.
@@ -19,7 +19,8 @@ SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 
 ALLOWED = {
     "__init__": set(),
     "_gate": {"config", "patches"},
-    "config": set(),
+    "uvlock": set(),
+    "config": {"uvlock"},
     "_posix": set(),
     "_windows": set(),
     "report": set(),
@@ -28,7 +29,7 @@ ALLOWED = {
     "patches": {"config", "lock", "policy", "report"},
     "fscheck": {"lock"},
     "runner": {"lock", "report"},
-    "state": {"__init__", "config", "report"},
+    "state": {"__init__", "config", "report", "uvlock"},
     "cli": {"__init__", "config", "fscheck", "lock", "runner", "state"},
     "__main__": {"cli"},
 }
@@ -77,7 +78,7 @@ def test_the_rules_themselves_have_no_circle_and_keep_the_sides_apart():
     for module in COMMAND_LINE:
         assert not ALLOWED[module] & PIP_SIDE, module
     assert not any("cli" in allowed for module, allowed in ALLOWED.items() if module != "__main__")
-    assert not ALLOWED["config"] and ALLOWED["policy"] == {"lock"}
+    assert ALLOWED["config"] == {"uvlock"} and not ALLOWED["uvlock"] and ALLOWED["policy"] == {"lock"}
 
     def reach(module, seen):
         for other in ALLOWED[module]:

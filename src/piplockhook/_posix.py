@@ -14,8 +14,15 @@ import os  # noqa: E402
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def open_lock_file(path: str, create: bool) -> int:
-    """A descriptor for `path`; read-only if that is all we may do (flock works on it)."""
+def open_lock_file(path: str, create: bool, public: bool = False) -> int:
+    """A descriptor for `path`; read-only if that is all we may do (flock works on it).
+
+    `public`: a file in a world-writable directory that other users lock too
+    (uv's lock in /tmp): never through a symlink, and created as uv creates
+    it, mode 0666 whatever the umask.
+    """
+    if public:
+        return _open_public(path, create)
     flags = os.O_RDWR | _CLOEXEC | (os.O_CREAT if create else 0)
     try:
         return os.open(path, flags, 0o666)  # umask decides; 0644 lets others lock too
@@ -24,6 +31,32 @@ def open_lock_file(path: str, create: bool) -> int:
             return os.open(path, os.O_RDONLY | _CLOEXEC)
         except FileNotFoundError:
             raise denied from None  # missing, and not ours to create
+
+
+def _open_public(path: str, create: bool) -> int:
+    flags = _CLOEXEC | os.O_NOFOLLOW
+    for _ in range(3):  # created or removed by another process meanwhile: look again
+        try:
+            # Without O_CREAT: with it, Linux's protected_regular refuses
+            # another user's file in a sticky directory.
+            return os.open(path, os.O_RDWR | flags)
+        except PermissionError:
+            return os.open(path, os.O_RDONLY | flags)
+        except FileNotFoundError:
+            if not create:
+                raise
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | flags, 0o666)
+        except FileExistsError:
+            continue
+        os.fchmod(fd, 0o666)
+        return fd
+    raise FileNotFoundError(path)
+
+
+def read_only(fd: int) -> bool:
+    """Whether `fd` was opened read-only (NFSv4 refuses it an exclusive flock)."""
+    return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
 
 
 def try_lock(fd: int, exclusive: bool) -> bool:

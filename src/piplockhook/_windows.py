@@ -50,7 +50,8 @@ _UnlockFileEx.argtypes = [
 _UnlockFileEx.restype = wintypes.BOOL
 
 
-def open_lock_file(path: str, create: bool) -> int:
+def open_lock_file(path: str, create: bool, public: bool = False) -> int:
+    # `public` (uv's lock in a shared temp dir) is Unix only: uvlock.py names no such file here.
     flags = os.O_RDWR | os.O_NOINHERIT | (os.O_CREAT if create else 0)
     try:
         return os.open(path, flags, 0o666)
@@ -59,6 +60,10 @@ def open_lock_file(path: str, create: bool) -> int:
             return os.open(path, os.O_RDONLY | os.O_NOINHERIT)
         except FileNotFoundError:
             raise denied from None
+
+
+def read_only(fd: int) -> bool:
+    return False  # only NFSv4 flock cares (see _posix.read_only)
 
 
 def _call(fd: int, flags: int) -> bool:

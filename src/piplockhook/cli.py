@@ -32,7 +32,10 @@ examples:
 
 --json keys: version, python, site_packages, installed, default ("on"/"off"),
 active, reasons (why not active), environment, lock_path, lock_file_exists,
-lock_note, holders (pid, mode, command, running_for), holders_known, leftovers."""
+lock_note, holders (pid, mode, command, running_for), holders_known, leftovers,
+and locks: every file a pip run here locks (path, kind "piplockhook" or "uv",
+for, exists, note, holders); uv's own lock is there where this Python is not
+a virtual environment."""
 
 ENABLE_EPILOG = """\
 example:
@@ -154,6 +157,7 @@ def _run(args: argparse.Namespace) -> int:
         environment=where.environment,
         timeout=timeout,
         debug=debug,
+        uv_paths=where.uv_paths,
     )
 
 
@@ -165,16 +169,29 @@ def _check() -> int:
     directory = os.path.dirname(where.path)
     if not os.path.isdir(directory):
         return _usage_error("piplockhook check", f"{directory} does not exist")
+    works = _check_directory(directory, "")
+    if os.path.exists(where.path) and not os.access(where.path, os.W_OK):
+        fails, why = fscheck.read_only_problem(where.path, fscheck.mount_of(directory))
+        print(f"{'locking does NOT work' if fails else 'warning'}: {why}")
+        works = works and not fails
+    for uv_directory in sorted({os.path.dirname(p) for p in where.uv_paths} - {directory}):
+        works = _check_directory(uv_directory, " (uv's lock for this Python)") and works
+    return 0 if works else 1
+
+
+def _check_directory(directory: str, what: str) -> bool:
     works, problem = fscheck.contend(directory)
     mount = fscheck.mount_of(directory)
     on = f" ({mount.fstype} at {mount.point})" if mount else ""
     if works:
-        print(f"locking works in {directory}{on}: two processes excluded each other in shared and exclusive modes")
+        print(
+            f"locking works in {directory}{on}{what}: two processes excluded each other in shared and exclusive modes"
+        )
     else:
-        print(f"locking does NOT work in {directory}{on}: {problem}")
+        print(f"locking does NOT work in {directory}{on}{what}: {problem}")
     for warning in fscheck.warnings_for(mount):
         print(f"warning: {warning}")
-    return 0 if works else 1
+    return works
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,11 +142,12 @@ OWN_LOCK_NAME = ".piplockhook.lock"  # where no environment directory is ours to
 class LockLocation:
     """A lock file and the environment it guards (a plain class, as Policy)."""
 
-    __slots__ = ("environment", "path")
+    __slots__ = ("environment", "path", "uv_paths")
 
-    def __init__(self, path: str, environment: str) -> None:
+    def __init__(self, path: str, environment: str, uv_paths: tuple[str, ...] = ()) -> None:
         self.path = path
         self.environment = environment  # what the messages call the locked environment
+        self.uv_paths = uv_paths  # uv's own lock files for this interpreter, taken after `path`
 
 
 def _is_environment_prefix(prefix: str) -> bool:
@@ -154,14 +155,30 @@ def _is_environment_prefix(prefix: str) -> bool:
     return prefix != getattr(sys, "base_prefix", prefix) or os.path.isdir(os.path.join(prefix, "conda-meta"))
 
 
-def environment_lock() -> LockLocation:
-    """The lock of the environment this Python runs in."""
-    if _is_environment_prefix(sys.prefix):
-        return LockLocation(os.path.join(sys.prefix, LOCK_NAME), sys.prefix)
-    # A system or base interpreter: keep the lock with its packages, never in
-    # a world-writable directory such as /tmp.
-    purelib = sysconfig.get_paths()["purelib"]
-    return LockLocation(os.path.join(purelib, OWN_LOCK_NAME), purelib)
+def _uv_paths() -> tuple[str, ...]:
+    # uv locks <venv>/.lock in a virtual environment (ours too), and a file
+    # in the temp dir for every other interpreter, conda's included.
+    if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
+        return ()
+    from piplockhook import uvlock  # only here: a venv's pips never import it
+
+    return tuple(path for path, _ in uvlock.interpreter_locks())
+
+
+def environment_lock(override: str | None = None) -> LockLocation:
+    """The lock of the environment this Python runs in (`override`: the
+    PIPLOCKHOOK_LOCKFILE in its place; uv's files stay)."""
+    if override:
+        where = LockLocation(override, os.path.dirname(override))
+    elif _is_environment_prefix(sys.prefix):
+        where = LockLocation(os.path.join(sys.prefix, LOCK_NAME), sys.prefix)
+    else:
+        # A system or base interpreter: keep the lock with its packages, never
+        # in a world-writable directory such as /tmp (uv's file there is uv's).
+        purelib = sysconfig.get_paths()["purelib"]
+        where = LockLocation(os.path.join(purelib, OWN_LOCK_NAME), purelib)
+    where.uv_paths = _uv_paths()
+    return where
 
 
 def _directory_lock(directory: str) -> LockLocation:
@@ -175,13 +192,17 @@ def lock_for_options(options: Any, override: str | None = None) -> LockLocation:
     `--target DIR` and `--prefix DIR` lock DIR/.lock as uv does; an empty
     `--target ''` (pip's own build-dependency child passes one) is no target.
     """
-    if override:
-        return LockLocation(override, os.path.dirname(override))
+    elsewhere = None
     for option in ("target_dir", "prefix_path", "root_path"):
         directory = getattr(options, option, None)
         if directory:
-            return _directory_lock(directory)
-    if getattr(options, "use_user_site", False):
+            elsewhere = _directory_lock(directory)
+            break
+    if elsewhere is None and getattr(options, "use_user_site", False):
         base = site.getuserbase()
-        return LockLocation(os.path.join(base, OWN_LOCK_NAME), base)
-    return environment_lock()
+        elsewhere = LockLocation(os.path.join(base, OWN_LOCK_NAME), base)
+    if elsewhere is None:
+        return environment_lock(override)
+    if override:  # not this interpreter's packages: uv would lock no file of its own here
+        return LockLocation(override, os.path.dirname(override))
+    return elsewhere

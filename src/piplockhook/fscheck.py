@@ -85,6 +85,19 @@ def warnings_for(mount: Mount | None) -> list[str]:
     return []
 
 
+def read_only_problem(path: str, mount: Mount | None) -> tuple[bool, str]:
+    """(fails, why) for a lock file this user may only read: pip then locks a
+    read-only descriptor, and NFSv4 refuses that the exclusive lock (EBADF)."""
+    where = f"{path} is read-only for this user, so pip opens it read-only"
+    nfs4 = mount is not None and (mount.fstype == "nfs4" or (mount.fstype == "nfs" and "vers=4" in mount.options))
+    if nfs4:
+        return (
+            True,
+            f"{where}, and NFSv4 refuses an exclusive lock on such a descriptor (EBADF): pip's installs run unlocked; make it writable for this user",
+        )
+    return False, f"{where}: fine here, but an NFSv4 mount would refuse it the exclusive lock (EBADF)"
+
+
 def contend(directory: str, timeout: float = 20.0) -> tuple[bool, str]:
     """Run the two-process test in `directory`; (works, what failed)."""
     scratch = os.path.join(directory, f".piplockhook-check-{os.getpid()}")

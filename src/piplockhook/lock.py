@@ -14,6 +14,7 @@ import errno
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Callable
 
 from piplockhook.report import Reporter, describe_holders, holders_of
@@ -63,11 +64,13 @@ class LockTimeout(Exception):
 class FileLock:
     """A shared or exclusive flock/LockFileEx on `path`, through one descriptor."""
 
-    def __init__(self, path: str, *, create: bool = True) -> None:
+    def __init__(self, path: str, *, create: bool = True, public: bool = False) -> None:
         self.path = path
         self.create = create
+        self.public = public  # in a world-writable directory (see primitive.open_lock_file)
         self.fd: int | None = None
         self.mode: str | None = None
+        self.read_only = False  # no write permission: NFSv4 refuses the exclusive lock
 
     def ensure_open(self) -> int:
         if self.fd is None:
@@ -77,9 +80,9 @@ class FileLock:
     def _open(self) -> int:
         try:
             parent = os.path.dirname(self.path)
-            if self.create and not os.path.isdir(parent):  # one stat in the common case
+            if self.create and not self.public and not os.path.isdir(parent):  # one stat in the common case
                 os.makedirs(parent, exist_ok=True)
-            fd = primitive.open_lock_file(self.path, self.create)
+            fd = primitive.open_lock_file(self.path, self.create, self.public)
         except IsADirectoryError:
             raise LockError(f"the lock path {self.path} is a directory") from None
         except FileNotFoundError:
@@ -87,11 +90,28 @@ class FileLock:
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise LockUnavailable(f"cannot create {self.path}: {exc.strerror}") from None
+            if exc.errno == errno.ELOOP and self.public:
+                raise LockUnavailable(f"{self.path} is a symbolic link, not followed") from None
             raise
         if os.path.isdir(self.path):
             os.close(fd)
             raise LockError(f"the lock path {self.path} is a directory")
+        self.read_only = primitive.read_only(fd)
         return fd
+
+    def _try(self, fd: int, exclusive: bool, block: bool = False) -> bool:
+        try:
+            if block:
+                primitive.lock(fd, exclusive)
+                return True
+            return primitive.try_lock(fd, exclusive)
+        except OSError as exc:
+            if exc.errno == errno.EBADF and exclusive and self.read_only:
+                raise LockUnavailable(
+                    f"{self.path} is open read-only (no write permission), and this filesystem (NFSv4) "
+                    "refuses an exclusive lock on a read-only descriptor (EBADF): make it writable for this user"
+                ) from None
+            raise
 
     def _names_locked_file(self, fd: int) -> bool:
         # A lock file deleted or replaced while we waited must not let a
@@ -115,17 +135,17 @@ class FileLock:
         waited_before = False
         while True:
             fd = self.ensure_open()
-            if not primitive.try_lock(fd, exclusive):
+            if not self._try(fd, exclusive):
                 if not waited_before:
                     waited_before = True
                     on_wait(fd)
                 if deadline is None:
-                    primitive.lock(fd, exclusive)
+                    self._try(fd, exclusive, block=True)
                 else:
-                    while not primitive.try_lock(fd, exclusive):
+                    while not self._try(fd, exclusive):
                         left = deadline - time.monotonic()
                         if left <= 0:
-                            raise LockTimeout(fd)
+                            raise LockTimeout(self)
                         time.sleep(min(_POLL_SECONDS, left))
             if self._names_locked_file(fd):
                 self.mode = mode
@@ -225,6 +245,7 @@ class EnvironmentLock:
         reporter: Reporter,
         timeout: float | None = None,
         create: bool = True,
+        uv_paths: Sequence[str] = (),
     ) -> None:
         self.path = path
         self.environment = environment
@@ -232,6 +253,9 @@ class EnvironmentLock:
         self.timeout = timeout
         self.file = FileLock(path, create=create)
         self.turnstile: FileLock | None = FileLock(path + TURNSTILE_SUFFIX, create=create)
+        # uv's own lock for this interpreter where it is not our file (see
+        # uvlock.py): taken after ours, in this order, by every pip alike.
+        self.uv_files = [FileLock(p, create=create, public=True) for p in sorted(set(uv_paths))]
         self.covered_by: str | None = None  # mode an ancestor holds, if nested
         self._covered_how = ""
         self.active = False
@@ -255,9 +279,11 @@ class EnvironmentLock:
             return
         if self.file.mode is not None:
             old = self.file.mode
+            self._release_uv_files()  # all of them: holding one while waiting for ours could deadlock
             self.file.release()
             self.reporter.debug("released", old, self.path, f"to take it {mode}")
         said_waiting: list[bool] = []
+        start = time.monotonic()
 
         def on_wait(_fd: int) -> None:
             if not said_waiting:
@@ -266,28 +292,62 @@ class EnvironmentLock:
 
         try:
             waited = self._acquire_fairly(mode, on_wait)
+            note = self._read_only_note(self.file, mode, ", ")
+            self.reporter.debug("acquired", mode, self.path, f"waited {waited:.3f}s{note}")
+            self._acquire_uv_files(mode, None if self.timeout is None else start + self.timeout, said_waiting)
         except LockUnavailable as exc:
             self.reporter.debug("unlocked", mode, self.path, f"lock unavailable: {exc}")
             self.unavailable = str(exc)
             return
-        except LockTimeout:
-            holders = holders_of(self.file.fd) if self.file.fd is not None else []
+        except LockTimeout as exc:
+            stuck = exc.args[0] if exc.args and isinstance(exc.args[0], FileLock) else self.file
+            holders = holders_of(stuck.fd) if stuck.fd is not None else []
             self.close()
             who = describe_holders(holders)
             raise LockTimeout(
                 f"timed out after {self.timeout:g}s (PIPLOCKHOOK_TIMEOUT) waiting for the "
-                f"{mode} lock on {self.environment} ({self.path}), held by {who}; nothing was changed"
+                f"{mode} lock on {self.environment} ({stuck.path}), held by {who}; nothing was changed"
             ) from None
         except BaseException:  # Ctrl-C while waiting: leave nothing behind
             self.close()
             raise
+        waited = time.monotonic() - start
         if said_waiting:
             self.reporter.acquired_after_wait(mode, waited)
-        self.reporter.debug("acquired", mode, self.path, f"waited {waited:.3f}s")
         _held_here[self.path] = self
         if self._saved_marker is None:
             self._saved_marker = os.environ.get(MARKER, "")
         os.environ[MARKER] = with_record(self._saved_marker, self.path, mode)
+
+    def _acquire_uv_files(self, mode: str, deadline: float | None, said_waiting: list[bool]) -> None:
+        for uv_file in list(self.uv_files):
+
+            def on_wait(fd: int, path: str = uv_file.path) -> None:
+                said_waiting.append(True)
+                self.reporter.debug("waiting", mode, path, "uv's lock")
+                self.reporter.waiting(mode, path, self.environment, holders_of(fd))
+
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                uv_file.acquire(mode, left, on_wait)
+            except (LockUnavailable, LockError, OSError) as exc:  # ours still holds: only uv is not excluded
+                self.reporter.debug("skipped", mode, uv_file.path, f"uv's lock unavailable: {exc}")
+                uv_file.close()
+                self.uv_files.remove(uv_file)
+                continue
+            self.reporter.debug("acquired", mode, uv_file.path, "uv's lock" + self._read_only_note(uv_file, mode, ", "))
+
+    @staticmethod
+    def _read_only_note(file: FileLock, mode: str, joiner: str = "") -> str:
+        if not (file.read_only and mode == EXCLUSIVE):
+            return ""
+        return joiner + "open read-only, no write permission: an NFSv4 mount would refuse this exclusive lock (EBADF)"
+
+    def _release_uv_files(self) -> None:
+        for uv_file in reversed(self.uv_files):
+            if uv_file.mode is not None:
+                self.reporter.debug("released", uv_file.mode, uv_file.path, "uv's lock")
+            uv_file.release()
 
     def _acquire_fairly(self, mode: str, on_wait: OnWait) -> float:
         """Take the lock through the turnstile; return the seconds waited.
@@ -356,6 +416,9 @@ class EnvironmentLock:
 
     def close(self) -> None:
         """Release whatever this run holds and restore the inherited marker."""
+        self._release_uv_files()
+        for uv_file in self.uv_files:
+            uv_file.close()
         if self.file.mode is not None:
             self.reporter.debug("released", self.file.mode, self.path)
         self.file.close()

@@ -192,7 +192,11 @@ def _environment_lock(cfg: _config.Config, mode: str) -> Iterator[EnvironmentLoc
     try:
         where = _config.lock_for_options(None, cfg.lockfile)
         lock = EnvironmentLock(
-            where.path, environment=where.environment, reporter=Reporter(cfg.debug), timeout=cfg.timeout
+            where.path,
+            environment=where.environment,
+            reporter=Reporter(cfg.debug),
+            timeout=cfg.timeout,
+            uv_paths=where.uv_paths,
         )
         lock.acquire(mode)
     except (LockTimeout, LockError) as exc:
@@ -379,6 +383,7 @@ def _command_lock(name: str, cfg: _config.Config, reporter: Reporter, options: A
         reporter=reporter,
         timeout=cfg.timeout,
         create=not dry_run,  # --dry-run writes nothing, not even a lock file
+        uv_paths=where.uv_paths,
     )
     return CommandRun(options, policy, lock)
 

@@ -56,9 +56,11 @@ def run_locked(
     environment: str,
     timeout: float | None,
     debug: bool,
+    uv_paths: Sequence[str] = (),
 ) -> int:
     """Run `command` holding the lock; return its exit status (128+N for signal N)."""
-    lock = EnvironmentLock(path, environment=environment, reporter=_SageFlockStyle(command, debug), timeout=timeout)
+    reporter = _SageFlockStyle(command, debug)
+    lock = EnvironmentLock(path, environment=environment, reporter=reporter, timeout=timeout, uv_paths=uv_paths)
     try:
         lock.acquire(mode)
     except (LockTimeout, LockError) as exc:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import piplockhook
-from piplockhook import config
+from piplockhook import config, uvlock
 from piplockhook.config import SITE_PACKAGES
 from piplockhook.report import holders_of
 
@@ -78,6 +78,45 @@ def _why_inactive(env: Mapping[str, str]) -> list[str]:
     return reasons
 
 
+READ_ONLY_NOTE = (
+    "read-only for this user: pip opens it read-only, which is enough for its shared and, on local "
+    "filesystems, its exclusive lock; NFSv4 refuses an exclusive lock on a read-only descriptor (EBADF)"
+)
+
+
+def lock_state(path: str, kind: str, label: str) -> dict[str, Any]:
+    """One lock file as `status --json` shows it under "locks"."""
+    holders, note = [], ""
+    try:
+        nofollow = getattr(os, "O_NOFOLLOW", 0) if kind == "uv" else 0  # uv's is in a world-writable dir
+        fd = os.open(path, os.O_RDONLY | nofollow)
+    except FileNotFoundError:
+        parent = os.path.dirname(path)
+        if kind == "piplockhook" and not os.access(
+            parent if os.path.isdir(parent) else os.path.dirname(parent), os.W_OK
+        ):
+            note = f"{path} does not exist and cannot be created by this user: pip runs unlocked here"
+    except OSError as exc:
+        note = f"cannot open {path}: {exc.strerror}" + (" (pip skips uv's lock then)" if kind == "uv" else "")
+    else:
+        try:
+            holders = holders_of(fd)
+        finally:
+            os.close(fd)
+        if not os.access(path, os.W_OK):
+            note = READ_ONLY_NOTE
+    return {
+        "path": path,
+        "kind": kind,  # "piplockhook": ours; "uv": uv's own lock for this interpreter
+        "for": label,  # the environment, or the interpreter name uv hashed
+        "exists": os.path.exists(path),
+        "note": note,
+        "holders": [
+            {"pid": h.pid, "mode": h.mode, "command": h.command, "running_for": h.running_for} for h in holders
+        ],
+    }
+
+
 def status(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Everything `piplockhook status` shows; the keys are the --json format."""
     reasons = _why_inactive(env)
@@ -86,20 +125,9 @@ def status(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     except config.ConfigError:  # a reason above says so; show the environment's own lock
         override = None
     where = config.lock_for_options(None, override)
-    holders, note = [], ""
-    try:
-        fd = os.open(where.path, os.O_RDONLY)
-    except FileNotFoundError:
-        parent = os.path.dirname(where.path)
-        if not os.access(parent if os.path.isdir(parent) else os.path.dirname(parent), os.W_OK):
-            note = f"{where.path} does not exist and cannot be created by this user: pip runs unlocked here"
-    except OSError as exc:
-        note = f"cannot open {where.path}: {exc.strerror}"
-    else:
-        try:
-            holders = holders_of(fd)
-        finally:
-            os.close(fd)
+    ours = lock_state(where.path, "piplockhook", where.environment)
+    uv_names = dict(uvlock.interpreter_locks()) if where.uv_paths else {}
+    locks = [ours] + [lock_state(path, "uv", uv_names.get(path, "")) for path in where.uv_paths]
     return {
         "version": piplockhook.__version__,
         "python": sys.executable,
@@ -110,11 +138,10 @@ def status(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "reasons": reasons,
         "environment": where.environment,
         "lock_path": where.path,
-        "lock_file_exists": os.path.exists(where.path),
-        "lock_note": note,
-        "holders": [
-            {"pid": h.pid, "mode": h.mode, "command": h.command, "running_for": h.running_for} for h in holders
-        ],
+        "lock_file_exists": ours["exists"],
+        "lock_note": ours["note"],
+        "holders": ours["holders"],
+        "locks": locks,
         "holders_known": sys.platform.startswith("linux"),
         "leftovers": leftovers(),
     }
@@ -128,14 +155,16 @@ def format_status(info: dict[str, Any]) -> str:
         lines.append("NOT active for pip here:")
         lines.extend(f"  - {r}" for r in info["reasons"])
     lines.append(f"default: {info['default']}")
-    lines.append(f"lock: {info['lock_path']}" + ("" if info["lock_file_exists"] else " (not created yet)"))
-    if info["lock_note"]:
-        lines.append(f"  {info['lock_note']}")
-    if info["holders"]:
-        lines.append("held by:")
-        lines.extend(f"  pid {h['pid']} ({h['mode']}): {h['command']}" for h in info["holders"])
-    else:
-        lines.append("held by: nobody" if info["holders_known"] else "held by: unknown on this platform")
+    for lock in info["locks"]:
+        label = "lock" if lock["kind"] == "piplockhook" else f"uv's lock for {lock['for']}"
+        lines.append(f"{label}: {lock['path']}" + ("" if lock["exists"] else " (not created yet)"))
+        if lock["note"]:
+            lines.append(f"  {lock['note']}")
+        if lock["holders"]:
+            lines.append("held by:")
+            lines.extend(f"  pid {h['pid']} ({h['mode']}): {h['command']}" for h in lock["holders"])
+        else:
+            lines.append("held by: nobody" if info["holders_known"] else "held by: unknown on this platform")
     if info["leftovers"]:
         lines.append("leftovers of interrupted pip runs (safe to delete when no pip runs):")
         lines.extend(f"  {p}" for p in info["leftovers"])
