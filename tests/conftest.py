@@ -1,6 +1,7 @@
 """Session fixtures: this project's wheel, a local wheelhouse, fresh venvs."""
 
 import datetime
+import glob
 import json
 import os
 import shutil
@@ -10,7 +11,7 @@ import zipfile
 
 import packages
 import pytest
-from procs import LockHolder, Venv, controlled_env
+from procs import LockHolder, Standalone, Venv, controlled_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,6 +66,31 @@ def make_venv(wheelhouse, tmp_path_factory):
         if hook:
             venv.run([venv.python, "-m", "pip", "install", "piplockhook"])
         return venv
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def make_standalone(wheelhouse, tmp_path_factory):
+    """make_standalone(conda=False) -> a non-virtual interpreter (procs.Standalone)
+    with its own pip (the one under test, else the one `python -m venv` brings)
+    and our wheel installed."""
+    folder = tmp_path_factory.mktemp("pip-wheel")
+    if PIP_UNDER_TEST:
+        shutil.copy(next(iter(glob.glob(os.path.join(wheelhouse, "pip-*.whl")))), folder)
+    else:
+        import ensurepip
+
+        _host_pip("download", "--no-deps", "--only-binary=:all:", "--dest", str(folder), f"pip=={ensurepip.version()}")
+    pip_wheel = next(iter(glob.glob(os.path.join(folder, "pip-*.whl"))))
+
+    def make(conda=False):
+        path = str(tmp_path_factory.mktemp("conda" if conda else "system"))
+        interpreter = Standalone(path, wheelhouse, pip_wheel, conda=conda)
+        if PIP_UNDER_TEST:
+            _install_pip_under_test(interpreter)
+        interpreter.run([interpreter.python, "-m", "pip", "install", "piplockhook"])
+        return interpreter
 
     return make
 

@@ -6,8 +6,10 @@ Every process is bounded in time and killed on cleanup.
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 
@@ -38,6 +40,7 @@ class Venv:
         bindir = "Scripts" if sys.platform == "win32" else "bin"
         self.bin = os.path.join(path, bindir)
         self.python = os.path.join(self.bin, "python")
+        self.scripts = self.bin  # where pip puts console scripts
         self.lock_path = os.path.join(path, ".lock")
 
     @property
@@ -60,17 +63,59 @@ class Venv:
         return result
 
     def pip(self, *args, env=None, check=True, timeout=TIMEOUT):
-        return self.run([os.path.join(self.bin, "pip"), *args], env=env, check=check, timeout=timeout)
+        return self.run([os.path.join(self.scripts, "pip"), *args], env=env, check=check, timeout=timeout)
 
     def start(self, args, env=None):
         return Background(args, env or self.env())
 
     def start_pip(self, *args, env=None):
-        return self.start([os.path.join(self.bin, "pip"), *args], env)
+        return self.start([os.path.join(self.scripts, "pip"), *args], env)
 
     def installed(self):
         out = self.pip("list", "--format=freeze", env=self.env(PIPLOCKHOOK="0")).stdout
         return dict(line.split("==") for line in out.split() if "==" in line)
+
+
+class Standalone(Venv):
+    """A real interpreter that is not a virtual environment (sys.prefix ==
+    sys.base_prefix), as a system, Docker or conda Python is, but in a
+    temporary directory the tests may write: a copy of this Python's program
+    beside links to its standard library, and its own pip from `pip_wheel`
+    (Debian's ensurepip refuses a system Python). With `conda`, a conda-meta/
+    folder makes it a conda-shaped environment."""
+
+    def __init__(self, path, wheelhouse, pip_wheel, conda=False):
+        super().__init__(path, wheelhouse)
+        self.conda = conda
+        version = "python%d.%d" % sys.version_info[:2]
+        self.names = [os.path.join(self.bin, n) for n in ("python", "python3", version)]
+        if not os.path.exists(self.python):
+            self._build(version, pip_wheel)
+        self.lock_path = os.path.join(path, ".lock") if conda else os.path.join(self.site_packages, ".piplockhook.lock")
+        scripts = self.run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['scripts'])"])
+        self.scripts = scripts.stdout.strip()  # Debian's: <prefix>/local/bin
+
+    def _build(self, version, pip_wheel):
+        os.makedirs(self.bin, exist_ok=True)
+        shutil.copy2(os.path.realpath(sys.executable), os.path.join(self.bin, version))  # a venv's is a link
+        for name in ("python", "python3"):
+            os.symlink(version, os.path.join(self.bin, name))
+        stdlib = sysconfig.get_paths()["stdlib"]  # the base interpreter's, also from a venv
+        lib = os.path.join(self.path, "lib", version)
+        os.makedirs(lib)
+        skip = {"site-packages", "dist-packages", "EXTERNALLY-MANAGED"}  # ours to fill; Debian's marker
+        for entry in os.listdir(stdlib):
+            if entry not in skip:
+                os.symlink(os.path.join(stdlib, entry), os.path.join(lib, entry))
+        if self.conda:
+            os.makedirs(os.path.join(self.path, "conda-meta"))
+        self.run(
+            [self.python, os.path.join(pip_wheel, "pip"), "install", pip_wheel], timeout=300
+        )  # pip runs from its wheel
+        info = self.run(
+            [self.python, "-c", "import sys; print(sys.prefix == sys.base_prefix == sys.argv[1])", self.path]
+        )
+        assert info.stdout.strip() == "True", f"{self.path} is not a standalone interpreter: {info.stdout}"
 
 
 class Background:

@@ -123,3 +123,8 @@ def test_check_names_the_nfs4_read_only_case():
     assert fails and "EBADF" in why
     fails, why = read_only_problem("/l/.lock", Mount("/", "ext4", "rw"))
     assert not fails and "NFSv4" in why
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("", 300), ("2", 2), ("0.5", 0.5), ("soon", 300), ("-1", 300)])
+def test_uv_lock_timeout_is_read_as_uv_reads_it_and_never_stops_pip(raw, seconds):
+    assert config.uv_timeout({"UV_LOCK_TIMEOUT": raw}) == seconds

@@ -158,6 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         timeout=timeout,
         debug=debug,
         uv_paths=where.uv_paths,
+        uv_timeout=config.uv_timeout(os.environ),
     )
 
 

@@ -29,6 +29,8 @@ SWITCH = "PIPLOCKHOOK"
 TIMEOUT = "PIPLOCKHOOK_TIMEOUT"
 LOCKFILE = "PIPLOCKHOOK_LOCKFILE"
 DEBUG = "PIPLOCKHOOK_DEBUG"
+UV_LOCK_TIMEOUT = "UV_LOCK_TIMEOUT"  # uv's own: how long uv waits for a lock before it goes on without
+UV_LOCK_TIMEOUT_DEFAULT = 300.0  # uv's default
 
 
 class ConfigError(Exception):
@@ -42,13 +44,16 @@ class ConfigError(Exception):
 class Config:
     """Every switch of one pip run, validated."""
 
-    __slots__ = ("debug", "enabled", "lockfile", "timeout")
+    __slots__ = ("debug", "enabled", "lockfile", "timeout", "uv_timeout")
 
-    def __init__(self, enabled: bool, timeout: float | None, lockfile: str | None, debug: bool) -> None:
+    def __init__(
+        self, enabled: bool, timeout: float | None, lockfile: str | None, debug: bool, uv_timeout: float
+    ) -> None:
         self.enabled = enabled
         self.timeout = timeout  # seconds; None waits as long as it takes
         self.lockfile = lockfile  # overrides the environment's lock path
         self.debug = debug
+        self.uv_timeout = uv_timeout  # seconds to wait for uv's own lock file, as uv does
 
 
 def disabled_marker(site: str = SITE_PACKAGES) -> str:
@@ -122,6 +127,15 @@ def debug(env: Mapping[str, str]) -> bool:
     return bool(switch(env, DEBUG))
 
 
+def uv_timeout(env: Mapping[str, str]) -> float:
+    """UV_LOCK_TIMEOUT as uv reads it; a value uv would not take is uv's
+    business, not a reason to stop pip: the default then."""
+    try:
+        return parse_timeout(env.get(UV_LOCK_TIMEOUT, ""), UV_LOCK_TIMEOUT)
+    except ConfigError:
+        return UV_LOCK_TIMEOUT_DEFAULT
+
+
 def load(env: Mapping[str, str] = os.environ) -> Config:
     """Read every switch; raise ConfigError for the first bad one."""
     on = switch(env, SWITCH)
@@ -130,6 +144,7 @@ def load(env: Mapping[str, str] = os.environ) -> Config:
         timeout=timeout(env),
         lockfile=lockfile(env),
         debug=debug(env),
+        uv_timeout=uv_timeout(env),
     )
 
 

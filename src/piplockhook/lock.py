@@ -246,6 +246,7 @@ class EnvironmentLock:
         timeout: float | None = None,
         create: bool = True,
         uv_paths: Sequence[str] = (),
+        uv_timeout: float = 300.0,
     ) -> None:
         self.path = path
         self.environment = environment
@@ -256,6 +257,7 @@ class EnvironmentLock:
         # uv's own lock for this interpreter where it is not our file (see
         # uvlock.py): taken after ours, in this order, by every pip alike.
         self.uv_files = [FileLock(p, create=create, public=True) for p in sorted(set(uv_paths))]
+        self.uv_timeout = uv_timeout  # then go on without it, as uv does (UV_LOCK_TIMEOUT)
         self.covered_by: str | None = None  # mode an ancestor holds, if nested
         self._covered_how = ""
         self.active = False
@@ -327,15 +329,30 @@ class EnvironmentLock:
                 self.reporter.debug("waiting", mode, path, "uv's lock")
                 self.reporter.waiting(mode, path, self.environment, holders_of(fd))
 
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            left = self.uv_timeout if deadline is None else max(0.0, min(deadline - time.monotonic(), self.uv_timeout))
             try:
                 uv_file.acquire(mode, left, on_wait)
+            except LockTimeout:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise  # PIPLOCKHOOK_TIMEOUT ran out
+                # A holder that never lets go (anyone may lock a file in /tmp):
+                # uv itself gives up after this long; so does pip.
+                holders = describe_holders(holders_of(uv_file.fd)) if uv_file.fd is not None else "?"
+                self._drop(uv_file)
+                self.reporter.warning(
+                    f"waited {self.uv_timeout:g}s (UV_LOCK_TIMEOUT) for uv's lock {uv_file.path}, held by "
+                    f"{holders}; going on without it, as uv itself does"
+                )
+                continue
             except (LockUnavailable, LockError, OSError) as exc:  # ours still holds: only uv is not excluded
                 self.reporter.debug("skipped", mode, uv_file.path, f"uv's lock unavailable: {exc}")
-                uv_file.close()
-                self.uv_files.remove(uv_file)
+                self._drop(uv_file)
                 continue
             self.reporter.debug("acquired", mode, uv_file.path, "uv's lock" + self._read_only_note(uv_file, mode, ", "))
+
+    def _drop(self, uv_file: FileLock) -> None:
+        uv_file.close()
+        self.uv_files.remove(uv_file)
 
     @staticmethod
     def _read_only_note(file: FileLock, mode: str, joiner: str = "") -> str:

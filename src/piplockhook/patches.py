@@ -197,6 +197,7 @@ def _environment_lock(cfg: _config.Config, mode: str) -> Iterator[EnvironmentLoc
             reporter=Reporter(cfg.debug),
             timeout=cfg.timeout,
             uv_paths=where.uv_paths,
+            uv_timeout=cfg.uv_timeout,
         )
         lock.acquire(mode)
     except (LockTimeout, LockError) as exc:
@@ -384,6 +385,7 @@ def _command_lock(name: str, cfg: _config.Config, reporter: Reporter, options: A
         timeout=cfg.timeout,
         create=not dry_run,  # --dry-run writes nothing, not even a lock file
         uv_paths=where.uv_paths,
+        uv_timeout=cfg.uv_timeout,
     )
     return CommandRun(options, policy, lock)
 

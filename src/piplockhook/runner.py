@@ -57,10 +57,13 @@ def run_locked(
     timeout: float | None,
     debug: bool,
     uv_paths: Sequence[str] = (),
+    uv_timeout: float = 300.0,
 ) -> int:
     """Run `command` holding the lock; return its exit status (128+N for signal N)."""
     reporter = _SageFlockStyle(command, debug)
-    lock = EnvironmentLock(path, environment=environment, reporter=reporter, timeout=timeout, uv_paths=uv_paths)
+    lock = EnvironmentLock(
+        path, environment=environment, reporter=reporter, timeout=timeout, uv_paths=uv_paths, uv_timeout=uv_timeout
+    )
     try:
         lock.acquire(mode)
     except (LockTimeout, LockError) as exc:
