@@ -180,10 +180,14 @@ def test_status_json_keys_are_stable(venv):
             "holders",
             "holders_known",
             "leftovers",
+            "locks",
         ]
     )
     assert info["installed"] and info["active"] and info["reasons"] == []
     assert info["lock_path"] == venv.lock_path
+    # In a venv uv locks <venv>/.lock too: one file (test_uv_system.py: the others).
+    assert [(lock["path"], lock["kind"]) for lock in info["locks"]] == [(venv.lock_path, "piplockhook")]
+    assert sorted(info["locks"][0]) == ["exists", "for", "holders", "kind", "note", "path"]
 
 
 def test_status_reports_leftovers_of_a_killed_pip(venv):

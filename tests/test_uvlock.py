@@ -125,6 +125,6 @@ def test_check_names_the_nfs4_read_only_case():
     assert not fails and "NFSv4" in why
 
 
-@pytest.mark.parametrize(("raw", "seconds"), [("", 300), ("2", 2), ("0.5", 0.5), ("soon", 300), ("-1", 300)])
+@pytest.mark.parametrize(("raw", "seconds"), [("", 300), ("2", 2), ("0", 0), ("0.5", 300), ("soon", 300), ("-1", 300)])
 def test_uv_lock_timeout_is_read_as_uv_reads_it_and_never_stops_pip(raw, seconds):
     assert config.uv_timeout({"UV_LOCK_TIMEOUT": raw}) == seconds
