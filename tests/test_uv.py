@@ -74,3 +74,29 @@ def test_pip_waits_for_uv_holding_the_lock(venv, uv, tmp_path, background, hook)
         open(barrier, "w").close()
         uvp.kill()
     venv.pip("uninstall", "-y", SLOW)
+
+
+@pytest.mark.parametrize("hook", ["on", "0"])
+@pytest.mark.parametrize("option", ["--target", "--prefix"])
+def test_pip_waits_for_uv_installing_into_the_same_target_or_prefix(venv, uv, tmp_path, background, option, hook):
+    directory = str(tmp_path / "into")
+    barrier = str(tmp_path / "barrier")
+    env = uv_env(venv, tmp_path, PLH_BUILD_BARRIER=barrier)
+    # uv locks DIR/.lock for --target DIR and --prefix DIR, as pip does.
+    uvp = uv_install(uv, venv, f"{SLOW}==1.0", env, "--no-cache", option, directory)
+    try:
+        wait_until(lambda: os.path.exists(barrier + ".started"), timeout=60, what="uv's build to start")
+        proc = background(venv, "install", option, directory, "plhsmall", PIPLOCKHOOK=hook)
+        if hook == "0":
+            rc, out, err = proc.finish()
+            assert rc == 0 and uvp.running(), out + err  # pip installed while uv was mid-install
+        else:
+            match = proc.expect(r"waiting for shared lock on .* \((\S+)\), held by pid (\d+) \(exclusive")
+            assert (match.group(1), int(match.group(2))) == (os.path.join(directory, ".lock"), uvp.proc.pid)
+        open(barrier, "w").close()
+        rc, out, err = uvp.finish()
+        assert rc == 0, out + err
+        assert proc.finish()[0] == 0
+    finally:
+        open(barrier, "w").close()
+        uvp.kill()
