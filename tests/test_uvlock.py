@@ -104,7 +104,6 @@ def test_nfs4_refusing_an_exclusive_lock_on_a_read_only_descriptor_is_named(tmp_
     path.write_text("")
     file = lock.FileLock(str(path))
     file.fd = os.open(path, os.O_RDONLY)
-    file.read_only = lock.primitive.read_only(file.fd)
     assert file.read_only
 
     def refuse(fd, exclusive):  # what flock(2) answers on NFSv4 for such a descriptor

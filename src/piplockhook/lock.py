@@ -70,7 +70,6 @@ class FileLock:
         self.public = public  # in a world-writable directory (see primitive.open_lock_file)
         self.fd: int | None = None
         self.mode: str | None = None
-        self.read_only = False  # no write permission: NFSv4 refuses the exclusive lock
 
     def ensure_open(self) -> int:
         if self.fd is None:
@@ -96,22 +95,12 @@ class FileLock:
         if os.path.isdir(self.path):
             os.close(fd)
             raise LockError(f"the lock path {self.path} is a directory")
-        self.read_only = primitive.read_only(fd)
         return fd
 
-    def _try(self, fd: int, exclusive: bool, block: bool = False) -> bool:
-        try:
-            if block:
-                primitive.lock(fd, exclusive)
-                return True
-            return primitive.try_lock(fd, exclusive)
-        except OSError as exc:
-            if exc.errno == errno.EBADF and exclusive and self.read_only:
-                raise LockUnavailable(
-                    f"{self.path} is open read-only (no write permission), and this filesystem (NFSv4) "
-                    "refuses an exclusive lock on a read-only descriptor (EBADF): make it writable for this user"
-                ) from None
-            raise
+    @property
+    def read_only(self) -> bool:
+        """Opened without write permission: NFSv4 refuses such a descriptor the exclusive lock."""
+        return self.fd is not None and primitive.read_only(self.fd)
 
     def _names_locked_file(self, fd: int) -> bool:
         # A lock file deleted or replaced while we waited must not let a
@@ -133,24 +122,32 @@ class FileLock:
         start = time.monotonic()
         deadline = None if timeout is None else start + timeout
         waited_before = False
-        while True:
-            fd = self.ensure_open()
-            if not self._try(fd, exclusive):
-                if not waited_before:
-                    waited_before = True
-                    on_wait(fd)
-                if deadline is None:
-                    self._try(fd, exclusive, block=True)
-                else:
-                    while not self._try(fd, exclusive):
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            raise LockTimeout(self)
-                        time.sleep(min(_POLL_SECONDS, left))
-            if self._names_locked_file(fd):
-                self.mode = mode
-                return time.monotonic() - start
-            self.close()  # the path names another file now: lock that one
+        try:
+            while True:
+                fd = self.ensure_open()
+                if not primitive.try_lock(fd, exclusive):
+                    if not waited_before:
+                        waited_before = True
+                        on_wait(fd)
+                    if deadline is None:
+                        primitive.lock(fd, exclusive)
+                    else:
+                        while not primitive.try_lock(fd, exclusive):
+                            left = deadline - time.monotonic()
+                            if left <= 0:
+                                raise LockTimeout(self)
+                            time.sleep(min(_POLL_SECONDS, left))
+                if self._names_locked_file(fd):
+                    self.mode = mode
+                    return time.monotonic() - start
+                self.close()  # the path names another file now: lock that one
+        except OSError as exc:
+            if exc.errno == errno.EBADF and exclusive and self.read_only:
+                raise LockUnavailable(
+                    f"{self.path} is open read-only (no write permission), and this filesystem (NFSv4) "
+                    "refuses an exclusive lock on a read-only descriptor (EBADF): make it writable for this user"
+                ) from None
+            raise
 
     def release(self) -> None:
         if self.fd is not None and self.mode is not None:
@@ -294,8 +291,9 @@ class EnvironmentLock:
 
         try:
             waited = self._acquire_fairly(mode, on_wait)
-            note = self._read_only_note(self.file, mode, ", ")
-            self.reporter.debug("acquired", mode, self.path, f"waited {waited:.3f}s{note}")
+            if self.reporter.debug_enabled:
+                note = self._read_only_note(self.file, mode, ", ")
+                self.reporter.debug("acquired", mode, self.path, f"waited {waited:.3f}s{note}")
             self._acquire_uv_files(mode, None if self.timeout is None else start + self.timeout, said_waiting)
         except LockUnavailable as exc:
             self.reporter.debug("unlocked", mode, self.path, f"lock unavailable: {exc}")
