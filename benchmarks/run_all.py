@@ -31,11 +31,16 @@ BENCHMARKS = [
         "P1 — start-up of processes that are not pip",
         "startup.py",
         ["--pairs", "200", *EVERY_PYTHON],
-        ["--pairs", "30", "--no-instructions"],
+        ["--pairs", "10", "--no-instructions"],
     ),
-    ("P2 — uncontended pip", "pip_overhead.py", ["--pairs", "20"], ["--pairs", "2", "--no-instructions"]),
+    (
+        "P2 — uncontended pip",
+        "pip_overhead.py",
+        ["--pairs", "20"],
+        ["--pairs", "1", "--pip", "26.3", "--no-instructions"],
+    ),
     ("P3 — parallel installs", "parallel.py", ["--rounds", "5"], ["--rounds", "1"]),
-    ("P4 / P5 — fairness and the lock itself", "lock_cost.py", ["--rounds", "20"], ["--rounds", "3"]),
+    ("P4 / P5 — fairness and the lock itself", "lock_cost.py", ["--rounds", "20"], ["--rounds", "2"]),
     ("Stress — what is lost without the lock", "stress.py", [], ["--workers", "3", "--ops", "4", "--rounds", "1"]),
 ]
 
