@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "docs"))
 import gen_diagram  # noqa: E402
 
 LOCKPROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lockprobe.py")
-HELP_PAGES = ("", "run ", "status ", "enable ", "disable ", "check ")
+HELP_PAGES = ("", "run ", "status ", "enable ", "disable ", "check ", "verify ")
 
 # Each fenced block, by its page and a line it contains, and the test that
 # runs or checks it.
