@@ -253,7 +253,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:  # named by the subcommand they were given to, not by the top-level parser
+        prog = f"piplockhook {args.subcommand}" if args.subcommand else "piplockhook"
+        return _usage_error(prog, f"unrecognized arguments: {' '.join(unknown)} (see {prog} --help)")
     if args.version:
         print(_version())
         return 0

@@ -191,9 +191,9 @@ def _file_problem(entry: RecordEntry, quick: bool, buffer: bytearray) -> tuple[s
 
 
 FILE_PROBLEMS = {
-    "missing": "{n} files listed in RECORD are missing",
-    "size": "{n} files differ in size from RECORD (truncated or overwritten)",
-    "hash": "{n} files differ in sha256 from RECORD (overwritten)",
+    "missing": "{files} listed in RECORD missing",
+    "size": "{files} not of the size RECORD lists (truncated or overwritten)",
+    "hash": "{files} not of the sha256 RECORD lists (overwritten)",
 }
 
 
@@ -288,7 +288,8 @@ def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str,
         for kind, template in FILE_PROBLEMS.items():
             listed = files.get(d.path, {}).get(kind, [])
             if listed:
-                detail = template.format(n=len(listed)) + f": {_shown(listed)}"
+                count = f"{len(listed)} file" + ("s" if len(listed) > 1 else "")
+                detail = template.format(files=count) + f": {_shown(listed)}"
                 problems.append(Problem(kind, d.label, d.path, detail, reinstall, listed))
         for ep in d.entry_points:
             if _module_missing(ep.module, scope):
