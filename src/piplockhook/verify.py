@@ -228,8 +228,9 @@ def _keeper(dists: list[DistInfo], files: dict[str, dict[str, list[str]]]) -> Di
 
 
 def _shown(files: list[str], most: int = 3) -> str:
+    first = sorted(files, key=lambda f: f.endswith(".pyc"))  # modules before their bytecode
     more = f", and {len(files) - most} more" if len(files) > most else ""
-    return ", ".join(files[:most]) + more
+    return ", ".join(first[:most]) + more
 
 
 def _module_missing(module: str, scope: Scope) -> bool:
@@ -353,7 +354,8 @@ def run(
     timeout: float | None,
     debug: bool,
 ) -> int:
-    """Check under the shared lock, print; 0 clean, 1 problems, 2 the lock could not be had."""
+    """Check under the shared lock, print; 0 clean, 1 problems, 2 the lock
+    could not be had or a directory not read."""
     lock = EnvironmentLock(lock_path, environment=environment, reporter=Reporter(debug), timeout=timeout)
     try:
         lock.acquire(SHARED)
@@ -365,6 +367,12 @@ def run(
     except (LockTimeout, LockError) as exc:
         sys.stderr.write(f"ERROR: piplockhook verify: {exc}\n")
         return 2
+    except OSError as exc:  # a directory of distributions we may not list
+        sys.stderr.write(f"ERROR: piplockhook verify: cannot read {exc.filename}: {exc.strerror}\n")
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C: no traceback, the shell's status for SIGINT
+        sys.stderr.write("ERROR: piplockhook verify: interrupted\n")
+        return 130
     finally:
         lock.close()
     if as_json:
