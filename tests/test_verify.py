@@ -157,18 +157,24 @@ def test_a_target_directory_is_checked_under_its_own_lock(venv, tmp_path):
     assert (
         command == f"{venv.python} -m pip install --target {target} --upgrade --force-reinstall --no-deps {DEMO}==1.0"
     )
+    _, (_, by_path) = only_problem(venv, "--path", target)  # the same directory, as `pip list --path`
+    assert by_path == command
     repair_target = subprocess.run(["bash", "-c", command], env=venv.env(), capture_output=True, timeout=TIMEOUT)
     assert repair_target.returncode == 0
     assert verify(venv, "--target", target).returncode == 0
+    assert verify(venv, "--path", venv.site_packages, "--path", target).returncode == 0
 
 
-def test_verify_waits_for_a_pip_that_is_writing(venv, holder):
+def test_verify_waits_for_a_pip_that_is_writing(venv, holder, tmp_path):
     writing = holder(venv.lock_path)  # a writing pip holds the environment's lock exclusively
     writing.hold("exclusive")
     result = verify(venv, "--timeout", "0.5")
     assert result.returncode == 2 and result.stdout == ""
     last = result.stderr.splitlines()[-1]
     assert last.startswith("ERROR: piplockhook verify: timed out after 0.5s") and "nothing was changed" in last
+    elsewhere = str(tmp_path / "other.lock")  # --lockfile: that lock, not the environment's
+    assert verify(venv, "--lockfile", elsewhere, "--timeout", "0.5").returncode == 0
+    assert verify(venv, "--timeout", "0.5", PIPLOCKHOOK_LOCKFILE=elsewhere).returncode == 0
     waiting = Background([os.path.join(venv.bin, "piplockhook"), "verify"], venv.env())
     try:
         waiting.expect(r"piplockhook: waiting for shared lock on .*, held by pid \d+ \(exclusive")
