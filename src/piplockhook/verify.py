@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from piplockhook import state
 from piplockhook.lock import SHARED, EnvironmentLock, LockError, LockTimeout
-from piplockhook.records import DistInfo, RecordEntry, module_present
+from piplockhook.records import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
 from piplockhook.report import Reporter
 
 CHUNK = 1 << 20  # read size while hashing: large enough that hashlib releases the GIL
@@ -249,7 +249,56 @@ def _module_missing(module: str, scope: Scope) -> bool:
     return True
 
 
+def _duplicate(group: list[DistInfo], keeper: DistInfo, reinstall: str) -> Problem:
+    stale = [d for d in group if d is not keeper]
+    names = ", ".join(d.entry for d in group)
+    return Problem(
+        "duplicate",
+        keeper.label,
+        stale[0].path,
+        f"{len(group)} .dist-info directories for one project ({names}); "
+        f"the stale one: {', '.join(d.entry for d in stale)}",
+        " && ".join([*(_remove(d.path) for d in stale), reinstall]),
+    )
+
+
+def _unfinished(d: DistInfo, reinstall: str) -> Problem | None:
+    """A .dist-info pip cannot use or uninstall: removed, then installed again."""
+    if not d.has_metadata:
+        kind, detail = "no-metadata", f"{d.entry} has no METADATA (half-written or half-removed)"
+    elif d.record_error:
+        kind, detail = "bad-record", f"{d.entry}/RECORD cannot be read: {d.record_error}"
+    elif d.record is None and d.temp_files:
+        kind, detail = "half-written", f"{d.entry} was never finished: no RECORD, pip's {d.temp_files[0]}"
+    elif d.record is None:
+        kind, detail = "no-record", f"{d.entry} has no RECORD (pip cannot uninstall it)"
+    else:
+        return None
+    return Problem(kind, d.label, d.path, detail, f"{_remove(d.path)} && {reinstall}")
+
+
+def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall: str) -> list[Problem]:
+    """What differs from a complete .dist-info's RECORD and entry points."""
+    problems = []
+    if d.temp_files:
+        detail = f"{d.entry} holds pip's unfinished {_shown(d.temp_files)}"
+        problems.append(Problem("half-written", d.label, d.path, detail, reinstall, d.temp_files))
+    for kind, template in FILE_PROBLEMS.items():
+        listed = found.get(kind, [])
+        if listed:
+            count = f"{len(listed)} file" + ("s" if len(listed) > 1 else "")
+            detail = template.format(files=count) + f": {_shown(listed)}"
+            problems.append(Problem(kind, d.label, d.path, detail, reinstall, listed))
+    for ep in d.entry_points:
+        if _module_missing(ep.module, scope):
+            what = "console script" if ep.group in SCRIPT_GROUPS else f"entry point [{ep.group}]"
+            detail = f"{what} {ep.name} names module {ep.module}, which is missing"
+            problems.append(Problem("entry-point", d.label, d.path, detail, reinstall))
+    return problems
+
+
 def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str, list[str]]]) -> list[Problem]:
+    """Per project: two .dist-info or more, then what is wrong with the one kept."""
     problems: list[Problem] = []
     by_project: dict[str, list[DistInfo]] = {}
     for dist in dists:
@@ -258,47 +307,13 @@ def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str,
         group = sorted(by_project[project], key=lambda d: d.entry)
         keeper = _keeper(group, files)
         reinstall = f"{scope.pip_install} --force-reinstall --no-deps {keeper.name}=={keeper.version}"
-        stale = [d for d in group if d is not keeper]
-        if stale:
-            names = ", ".join(d.entry for d in group)
-            problems.append(
-                Problem(
-                    "duplicate",
-                    keeper.label,
-                    stale[0].path,
-                    f"{len(group)} .dist-info directories for one project ({names}); "
-                    f"the stale one: {', '.join(d.entry for d in stale)}",
-                    " && ".join([*(_remove(d.path) for d in stale), reinstall]),
-                )
-            )
-        d = keeper
-        if not d.has_metadata or d.record is None or d.record_error:
-            if not d.has_metadata:
-                kind, detail = "no-metadata", f"{d.entry} has no METADATA (half-written or half-removed)"
-            elif d.record_error:
-                kind, detail = "bad-record", f"{d.entry}/RECORD cannot be read: {d.record_error}"
-            elif d.temp_files:
-                kind, detail = "half-written", f"{d.entry} was never finished: no RECORD, pip's {d.temp_files[0]}"
-            else:
-                kind, detail = "no-record", f"{d.entry} has no RECORD (pip cannot uninstall it)"
-            problems.append(Problem(kind, d.label, d.path, detail, f"{_remove(d.path)} && {reinstall}"))
-            continue
-        if d.temp_files:
-            detail = f"{d.entry} holds pip's unfinished {_shown(d.temp_files)}"
-            problems.append(Problem("half-written", d.label, d.path, detail, reinstall, d.temp_files))
-        for kind, template in FILE_PROBLEMS.items():
-            listed = files.get(d.path, {}).get(kind, [])
-            if listed:
-                count = f"{len(listed)} file" + ("s" if len(listed) > 1 else "")
-                detail = template.format(files=count) + f": {_shown(listed)}"
-                problems.append(Problem(kind, d.label, d.path, detail, reinstall, listed))
-        for ep in d.entry_points:
-            if _module_missing(ep.module, scope):
-                what = (
-                    "console script" if ep.group in ("console_scripts", "gui_scripts") else f"entry point [{ep.group}]"
-                )
-                detail = f"{what} {ep.name} names module {ep.module}, which is missing"
-                problems.append(Problem("entry-point", d.label, d.path, detail, reinstall))
+        if len(group) > 1:
+            problems.append(_duplicate(group, keeper, reinstall))
+        unfinished = _unfinished(keeper, reinstall)
+        if unfinished is not None:
+            problems.append(unfinished)
+        else:
+            problems += _contents(keeper, files.get(keeper.path, {}), scope, reinstall)
     return problems
 
 
