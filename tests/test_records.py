@@ -20,8 +20,11 @@ def unpack(wheel, site):
         zf.extractall(site)
 
 
-def install(tmp_path, site, name, version, files, **kw):
+def install(tmp_path, site, name, version, files, installer="pip", **kw):
     unpack(write_wheel(str(tmp_path), name, version, files, **kw), site)
+    if installer:  # pip writes it beside RECORD
+        with open(os.path.join(site, f"{name}-{version}.dist-info", "INSTALLER"), "w") as f:
+            f.write(installer + "\n")
 
 
 def scope(site):
@@ -141,3 +144,21 @@ def test_progress_is_drawn_on_a_terminal_only(tmp_path):
     verify.check([scope(site)], quick=False, progress=piped)
     assert "piplockhook verify: 1/4 files, 0.0/0.0 MB" in shown.getvalue() and shown.getvalue().endswith("\r")
     assert piped.getvalue() == ""
+
+
+def test_files_another_installer_changed_are_its_business(tmp_path):
+    # Debian patches files after the wheel's RECORD was written (and leaves no
+    # INSTALLER), conda rewrites prefixes: only what is missing counts there,
+    # and pip is not the tool to repair it.
+    site = str(tmp_path / "site")
+    install(tmp_path, site, "debianized", "1.0", {"deb/a.py": "A = 1\n", "deb/b.py": ""}, installer="")
+    install(tmp_path, site, "condaish", "2.0", {"condaish.py": "X = 1\n"}, installer="conda")
+    with open(os.path.join(site, "deb", "a.py"), "w") as f:
+        f.write("A = 2  # patched\n")
+    with open(os.path.join(site, "condaish.py"), "w") as f:
+        f.write("X = 2\n")
+    assert verify.check([scope(site)], quick=False).problems == []
+    os.remove(os.path.join(site, "deb", "b.py"))
+    (problem,) = verify.check([scope(site)], quick=False).problems
+    assert problem.kind == "missing" and problem.files == ["deb/b.py"]
+    assert problem.repair == "reinstall debianized 1.0 with the tool that installed it (no INSTALLER file: not pip)"

@@ -66,6 +66,7 @@ class DistInfo:
         self.has_metadata, self.name, self.version = _metadata(self.path, name, version)
         self.project = normalize(self.name)
         self.temp_files = sorted(f for f in _listdir(self.path) if f.endswith(PIP_TEMP_SUFFIX))
+        self.installer = _first_line(os.path.join(self.path, "INSTALLER"))  # "pip", "uv", "conda", "" (none)
         self.record: list[RecordEntry] | None = None  # None: no RECORD
         self.record_error = ""
         self.entry_points: list[EntryPoint] = []
@@ -88,6 +89,14 @@ def _listdir(path: str) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().strip()
+    except OSError:
+        return ""
 
 
 def _metadata(path: str, name: str, version: str) -> tuple[bool, str, str]:

@@ -28,6 +28,11 @@ from piplockhook.records import SCRIPT_GROUPS, DistInfo, RecordEntry, module_pre
 from piplockhook.report import Reporter
 
 CHUNK = 1 << 20  # read size while hashing: large enough that hashlib releases the GIL
+# Installers whose files stay as RECORD lists them, so that pip can repair them.
+# Others change files after installing (Debian patches them, conda rewrites
+# prefixes): their sizes and hashes say nothing about races, and pip is not
+# the tool to reinstall them.
+PIP_INSTALLERS = ("pip", "uv")
 
 
 class Scope:
@@ -284,7 +289,7 @@ def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall:
         detail = f"{d.entry} holds pip's unfinished {_shown(d.temp_files)}"
         problems.append(Problem("half-written", d.label, d.path, detail, reinstall, d.temp_files))
     for kind, template in FILE_PROBLEMS.items():
-        listed = found.get(kind, [])
+        listed = found.get(kind, []) if kind == "missing" or d.installer in PIP_INSTALLERS else []
         if listed:
             count = f"{len(listed)} file" + ("s" if len(listed) > 1 else "")
             detail = template.format(files=count) + f": {_shown(listed)}"
@@ -307,6 +312,9 @@ def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str,
         group = sorted(by_project[project], key=lambda d: d.entry)
         keeper = _keeper(group, files)
         reinstall = f"{scope.pip_install} --force-reinstall --no-deps {keeper.name}=={keeper.version}"
+        if keeper.installer not in PIP_INSTALLERS:
+            by = f"INSTALLER says {keeper.installer}" if keeper.installer else "no INSTALLER file"
+            reinstall = f"reinstall {keeper.label} with the tool that installed it ({by}: not pip)"
         if len(group) > 1:
             problems.append(_duplicate(group, keeper, reinstall))
         unfinished = _unfinished(keeper, reinstall)
