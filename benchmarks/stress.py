@@ -1,7 +1,8 @@
 """The stress harness: K workers x N seeded random pip operations against one
 venv (install, upgrade, downgrade, --force-reinstall, uninstall, list, freeze,
 check, an import that verifies its own files), then an integrity check of
-site-packages; with the hook and with PIPLOCKHOOK=0, side by side.
+site-packages (`piplockhook verify` by kind of problem, and whether `pip check`
+complains); with the hook and with PIPLOCKHOOK=0, side by side.
 
     python benchmarks/stress.py                       # the long run
     python benchmarks/stress.py --workers 4 --ops 10  # what the test suite runs

@@ -10,7 +10,7 @@ import os
 from piplockhook.cli import _parser
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUBCOMMANDS = ("run", "status", "enable", "disable", "check")
+SUBCOMMANDS = ("run", "status", "enable", "disable", "check", "verify")
 
 INTRO = """\
 # Command line

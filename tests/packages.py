@@ -15,6 +15,7 @@ SMALL_VERSIONS = ("1.0", "2.0")
 BACKEND = "plh-backend"
 SDIST = "plhsdist"
 SLOW = "plhslow"  # an sdist (1.0) whose build the tests can hold, and a wheel (0.9)
+TOOL = "plhtool"  # a console script `plhtool` whose target is the module plhtool.cli
 
 VERIFY = '''
 import os
@@ -53,6 +54,13 @@ def build_all(directory):
     write_sdist(directory, SDIST, "1.0")
     write_sdist(directory, SLOW, "1.0")
     write_wheel(directory, SLOW, "0.9", {f"{SLOW}/__init__.py": "VERSION = '0.9'\n"})
+    write_wheel(
+        directory,
+        TOOL,
+        "1.0",
+        {f"{TOOL}/__init__.py": "", f"{TOOL}/cli.py": "def main():\n    print('plhtool works')\n"},
+        entry_points=f"[console_scripts]\n{TOOL} = {TOOL}.cli:main\n",
+    )
 
 
 def write_sdist(directory, name, version):

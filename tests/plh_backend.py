@@ -18,8 +18,9 @@ def _record_hash(data):
     return "sha256=" + digest.decode()
 
 
-def write_wheel(directory, name, version, files, requires=()):
-    """Write a pure-Python wheel of `files` ({path: text}); return its path."""
+def write_wheel(directory, name, version, files, requires=(), entry_points=""):
+    """Write a pure-Python wheel of `files` ({path: text or bytes}), with
+    `entry_points` as its entry_points.txt; return its path."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
@@ -29,11 +30,13 @@ def write_wheel(directory, name, version, files, requires=()):
     entries[f"{info}/WHEEL"] = (
         "Wheel-Version: 1.0\nGenerator: piplockhook-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
+    if entry_points:
+        entries[f"{info}/entry_points.txt"] = entry_points
     record = []
     path = os.path.join(directory, f"{dist}-{version}-py3-none-any.whl")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as whl:
         for name_in_wheel, text in sorted(entries.items()):
-            data = text.encode()
+            data = text if isinstance(text, bytes) else text.encode()
             whl.writestr(name_in_wheel, data)
             record.append(f"{name_in_wheel},{_record_hash(data)},{len(data)}")
         record.append(f"{info}/RECORD,,")

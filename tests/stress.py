@@ -1,11 +1,12 @@
 """A bounded stress round: K workers run seeded random pip operations against
-one venv at once, then the venv's integrity is checked.
+one venv at once, then the venv's integrity is checked (`piplockhook verify`, `pip check`).
 
 Used by tests/test_race.py (short) and benchmarks/stress.py (long).
 """
 
 import collections
 import concurrent.futures
+import json
 import os
 import random
 import re
@@ -88,26 +89,20 @@ def _worker(venv, env, seed, ops):
 
 
 def integrity_problems(venv):
-    """Counter of what is broken in the venv's site-packages now."""
-    site = venv.site_packages
+    """Counter of what is broken in the venv now: `piplockhook verify`'s
+    problems by kind, and whether `pip check` complains."""
     problems = collections.Counter()
-    projects = collections.Counter()
-    for entry in os.listdir(site):
-        if entry.startswith("~"):
-            problems["tilde-leftover"] += 1
-        if not entry.endswith(".dist-info"):
-            continue
-        projects[re.sub(r"[-_.]+", "-", entry.rsplit("-", 1)[0]).lower()] += 1
-        record = os.path.join(site, entry, "RECORD")
-        if not os.path.exists(record):
-            problems["record-missing"] += 1
-            continue
-        with open(record) as f:
-            for line in f:
-                path = line.rsplit(",", 2)[0]
-                if path and not os.path.exists(os.path.join(site, path)):
-                    problems["recorded-file-missing"] += 1
-    problems["duplicate-dist-info"] += sum(n - 1 for n in projects.values() if n > 1)
+    verify = subprocess.run(
+        [os.path.join(venv.bin, "piplockhook"), "verify", "--json"],
+        env=venv.env(),
+        capture_output=True,
+        text=True,
+        timeout=OP_TIMEOUT,
+    )
+    if verify.returncode in (0, 1):
+        problems.update(f"verify:{p['kind']}" for p in json.loads(verify.stdout)["problems"])
+    else:
+        problems["verify-failed"] += 1
     check = subprocess.run(
         [os.path.join(venv.bin, "pip"), "check"],
         env=venv.env(PIPLOCKHOOK="0"),

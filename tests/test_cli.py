@@ -144,7 +144,7 @@ def test_lockfile_that_is_a_directory_is_a_usage_error(venv, tmp_path):
 
 
 def test_help_for_every_subcommand_has_examples(venv):
-    for sub in ("run", "status", "enable", "disable", "check"):
+    for sub in ("run", "status", "enable", "disable", "check", "verify"):
         result = cli(venv, sub, "--help")
         assert result.returncode == 0 and "example" in result.stdout, sub
 

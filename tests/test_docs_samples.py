@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "docs"))
 import gen_diagram  # noqa: E402
 
 LOCKPROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lockprobe.py")
-HELP_PAGES = ("", "run ", "status ", "enable ", "disable ", "check ")
+HELP_PAGES = ("", "run ", "status ", "enable ", "disable ", "check ", "verify ")
 
 # Each fenced block, by its page and a line it contains, and the test that
 # runs or checks it.
@@ -53,6 +53,7 @@ CLAIMS = [
     ("docs/recipes.md", "PIPLOCKHOOK_TIMEOUT=900", "test_command_lines_run"),
     ("docs/recipes.md", "setup.py develop", "test_command_lines_run"),
     ("docs/performance.md", "operations,", "test_performance_page_is_what_run_all_writes"),
+    ("docs/verify.md", "$ piplockhook verify", "test_verify_sample_is_what_verify_prints"),
 ]
 
 
@@ -195,6 +196,31 @@ def test_bad_values_print_what_the_configuration_page_shows(venv):
             result = venv.pip("install", "plhsmall", env=venv.env(**{variable: other}), check=False)
             assert (result.returncode, result.stderr.strip()) == (2, documented.replace(f"'{value}'", f"'{other}'"))
     assert "plhsmall" not in venv.installed()
+
+
+@pytest.mark.slow
+def test_verify_sample_is_what_verify_prints(venv):
+    """The page's environment, broken as races break one: pip B installs
+    plhdemo 2.0 over A's 1.0 without seeing it, a file of plhtool is gone, and
+    an uninstall of plhsmall was killed after it moved the package aside."""
+    site = venv.site_packages
+    venv.pip("install", "plhdemo==1.0", "plhtool", "plhsmall==1.0")
+    venv.pip("install", "--no-deps", "--ignore-installed", "plhdemo==2.0")
+    os.remove(os.path.join(site, "plhtool", "cli.py"))
+    os.rename(os.path.join(site, "plhsmall"), os.path.join(site, "~lhsmall"))
+    sample = block("docs/verify.md", "$ piplockhook verify")
+    try:
+        for command, *expected in [part.splitlines() for part in re.split(r"^\$ ", sample, flags=re.M)[1:]]:
+            result = run_in(venv, command)
+            printed = result.stdout.splitlines()
+            assert len(printed) == len(expected), (command, result.stdout)
+            for line, out in zip(expected, printed):
+                assert re.fullmatch(loosen(line, venv.path), out), (line, out)
+    finally:
+        verify = run_in(venv, "piplockhook verify")
+        for line in verify.stdout.splitlines()[:-1]:
+            assert run_in(venv, line.split("; repair: ", 1)[1]).returncode == 0, line
+    assert run_in(venv, "piplockhook verify").returncode == 0
 
 
 def test_diagram_is_what_its_script_draws():

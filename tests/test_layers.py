@@ -30,10 +30,12 @@ ALLOWED = {
     "fscheck": {"lock"},
     "runner": {"lock", "report"},
     "state": {"__init__", "config", "report", "uvlock"},
-    "cli": {"__init__", "config", "fscheck", "lock", "runner", "state"},
+    "records": set(),
+    "verify": {"lock", "records", "report", "state"},
+    "cli": {"__init__", "config", "fscheck", "lock", "runner", "state", "verify"},
     "__main__": {"cli"},
 }
-COMMAND_LINE = {"cli", "state", "runner", "fscheck", "__main__"}
+COMMAND_LINE = {"cli", "state", "runner", "fscheck", "records", "verify", "__main__"}
 PIP_SIDE = {"_gate", "patches", "policy"}
 
 

@@ -185,3 +185,18 @@ def test_a_holder_that_never_lets_uv_s_file_go_delays_pip_as_long_as_uv_waits(in
     assert re.search(waiting, result.stderr), result.stderr
     assert f"waited 1s (UV_LOCK_TIMEOUT) for uv's lock {uv_file}, held by pid {squatter.proc.pid}" in result.stderr
     assert "piplockhook" in result.stdout
+
+
+def test_verify_waits_for_uv_writing(interpreter, temp, tmp_path, holder):
+    # `piplockhook verify` reads under the shared lock: uv's file too, here.
+    uv_file = uvlock.lock_path(interpreter.python, temp)
+    writer = holder(uv_file)
+    writer.hold("exclusive")
+    env = env_for(interpreter, temp, tmp_path)
+    verify = [interpreter.python, "-m", "piplockhook", "verify", "--quick"]
+    result = interpreter.run([*verify, "--timeout", "1"], env=env, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"({uv_file}), held by pid {writer.proc.pid}" in result.stderr
+    writer.release()
+    result = interpreter.run(verify, env=env, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -8,7 +8,7 @@ import os
 import sys
 
 import piplockhook
-from piplockhook import config, fscheck, state
+from piplockhook import config, fscheck, state, verify
 from piplockhook.lock import EXCLUSIVE, SHARED
 
 EXIT_USAGE = 2
@@ -53,6 +53,23 @@ example:
 
 Exit status 0 when locking works here (warnings may still be printed), 1 when
 it does not."""
+
+
+VERIFY_EPILOG = """\
+examples:
+  piplockhook verify                  # every distribution here: files, sizes, sha256
+  piplockhook verify --quick          # presence and size only: fast on gigabytes of wheels
+  piplockhook verify --json | python -c "import json,sys; print(len(json.load(sys.stdin)['problems']))"
+
+Each problem is one line: the distribution, what is wrong, and the command that
+repairs it (`pip install --force-reinstall --no-deps NAME==VERSION`, or removing
+a stale .dist-info or a `~` leftover; run them in the order shown, while no pip
+runs). verify changes nothing: it reads under the environment's shared lock, so
+it waits for a pip that is writing. Exit status 0 when all is as the metadata
+says, 1 when problems were found, 2 for usage errors or a lock not had in time.
+
+--json keys: directories, quick, distributions, files, bytes, seconds,
+problems (kind, distribution, path, detail, repair, files), summary."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,6 +126,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "check", help="prove that locking works on the lock's filesystem", epilog=CHECK_EPILOG, formatter_class=fmt
+    )
+    check = commands.add_parser(
+        "verify",
+        help="is what is installed what the metadata says? (one line per problem, with its repair)",
+        epilog=VERIFY_EPILOG,
+        formatter_class=fmt,
+    )
+    check.add_argument("--quick", action="store_true", help="check presence and size only, not sha256")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    where = check.add_mutually_exclusive_group()
+    where.add_argument(
+        "--target", metavar="DIR", help="check DIR, filled by `pip install --target DIR` (locks DIR/.lock, as pip does)"
+    )
+    where.add_argument(
+        "--path",
+        metavar="DIR",
+        action="append",
+        help="check DIR instead of this environment's site-packages, under its lock (repeatable; as `pip list --path`)",
+    )
+    check.add_argument("--lockfile", metavar="PATH", help="take PATH shared instead of the environment's pip lock")
+    check.add_argument(
+        "--timeout", metavar="S", help="give up after S seconds of waiting (default: PIPLOCKHOOK_TIMEOUT, else wait)"
     )
     return parser
 
@@ -195,8 +234,49 @@ def _check_directory(directory: str, what: str) -> bool:
     return works
 
 
+def _verify(args: argparse.Namespace) -> int:
+    prog = "piplockhook verify"
+    try:
+        timeout = config.timeout(os.environ)
+        if args.timeout is not None:
+            timeout = config.parse_timeout(args.timeout, "--timeout")
+        override = config.parse_lockfile(args.lockfile, "--lockfile") if args.lockfile else config.lockfile(os.environ)
+        debug = config.debug(os.environ)
+    except config.ConfigError as exc:
+        return _usage_error(prog, str(exc))
+    for directory in [args.target] if args.target else args.path or []:
+        if not os.path.isdir(directory):
+            option = "--target" if args.target else "--path"
+            return _usage_error(prog, f"{option} {directory}: not a directory")
+    if args.target:
+        target = os.path.abspath(args.target)
+        scopes = [verify.target_scope(target)]
+        where = config.lock_for_options(argparse.Namespace(target_dir=target), override)
+    else:
+        where = config.lock_for_options(None, override)
+        scopes = (
+            [verify.path_scope(os.path.abspath(p)) for p in args.path] if args.path else [verify.environment_scope()]
+        )
+    if os.path.isdir(where.path):
+        return _usage_error(prog, f"the lock path {where.path} is a directory")
+    return verify.run(
+        scopes,
+        quick=args.quick,
+        as_json=args.json,
+        lock_path=where.path,
+        environment=where.environment,
+        timeout=timeout,
+        debug=debug,
+        uv_paths=where.uv_paths,
+        uv_timeout=config.uv_timeout(os.environ),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:  # named by the subcommand they were given to, not by the top-level parser
+        prog = f"piplockhook {args.subcommand}" if args.subcommand else "piplockhook"
+        return _usage_error(prog, f"unrecognized arguments: {' '.join(unknown)} (see {prog} --help)")
     if args.version:
         print(_version())
         return 0
@@ -205,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.subcommand == "run":
         return _run(args)
+    if args.subcommand == "verify":
+        return _verify(args)
     if args.subcommand == "status":
         info = state.status()
         print(json.dumps(info, indent=2, sort_keys=True) if args.json else state.format_status(info))
