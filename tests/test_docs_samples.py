@@ -21,6 +21,14 @@ sys.path.insert(0, os.path.join(ROOT, "docs"))
 
 import gen_diagram  # noqa: E402
 
+# The samples are the docs' business, checked once, in the main run (README's
+# Python and pip). The cells of the pip matrix (PLH_TEST_PIP set: tox, and the
+# 3.14/3.15 runs of .ci/sid) ask whether that pip is locked, which the other
+# modules answer; skipping the samples there keeps CI within its 30 minutes.
+main_run_only = pytest.mark.skipif(
+    bool(os.environ.get("PLH_TEST_PIP")),
+    reason="docs samples are checked in the main run, not in every pip-matrix cell",
+)
 LOCKPROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lockprobe.py")
 HELP_PAGES = ("", "run ", "status ", "enable ", "disable ", "check ", "verify ")
 
@@ -120,6 +128,7 @@ def test_startup_files_are_the_shipped_ones():
 
 
 @pytest.mark.slow
+@main_run_only
 @pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
 def test_the_demonstration_shows_pip_waiting(venv, page):
     result = run_in(venv, block(page, "sleep 10 &"))
@@ -133,6 +142,7 @@ def test_the_demonstration_shows_pip_waiting(venv, page):
 
 
 @pytest.mark.slow
+@main_run_only
 def test_status_sample_is_what_status_prints(venv):
     command, *sample = block("README.md", "$ piplockhook status").splitlines()
     result = run_in(venv, command[2:])
@@ -144,6 +154,7 @@ def test_status_sample_is_what_status_prints(venv):
 
 
 @pytest.mark.slow
+@main_run_only
 def test_installing_it_locks_pip(make_venv):
     fresh = make_venv(hook=False)
     install = run_in(fresh, block("docs/index.md", "python -m pip install piplockhook"))
@@ -154,6 +165,7 @@ def test_installing_it_locks_pip(make_venv):
 
 
 @pytest.mark.slow
+@main_run_only
 def test_getting_started_switches(venv):
     # Each line with `pip list` in place of `pip install x`, then what it did.
     lines = [
@@ -175,6 +187,7 @@ def test_getting_started_switches(venv):
 
 
 @pytest.mark.slow
+@main_run_only
 def test_timeout_sample_is_what_pip_prints(venv, holder):
     sample = block("docs/configuration.md", "ERROR: piplockhook: timed out").strip()
     seconds = re.search(r"after ([\d.]+)s", sample).group(1)
@@ -188,6 +201,7 @@ def test_timeout_sample_is_what_pip_prints(venv, holder):
 
 
 @pytest.mark.slow
+@main_run_only
 def test_bad_values_print_what_the_configuration_page_shows(venv):
     rows = re.findall(r"\| `(PIPLOCKHOOK\w*)=([^`]+)`(.*?)\| `(ERROR: [^`]+)` \|", read("docs/configuration.md"))
     assert len(rows) == 4
@@ -199,6 +213,7 @@ def test_bad_values_print_what_the_configuration_page_shows(venv):
 
 
 @pytest.mark.slow
+@main_run_only
 def test_verify_sample_is_what_verify_prints(venv):
     """The page's environment, broken as races break one: pip B installs
     plhdemo 2.0 over A's 1.0 without seeing it, a file of plhtool is gone, and
@@ -230,6 +245,7 @@ def test_diagram_is_what_its_script_draws():
 
 
 @pytest.mark.slow
+@main_run_only
 def test_diagram_is_the_lock_sequence_of_a_real_install(venv):
     expected = [
         ("acquired" if kind == "lock" else "released", mode) for kind, mode, _ in gen_diagram.STEPS if kind != "work"
@@ -287,6 +303,7 @@ def workdir_for_samples(folder):
 
 
 @pytest.mark.slow
+@main_run_only
 @pytest.mark.parametrize("page", ["README.md", "docs/cli.md", "docs/recipes.md"])
 def test_command_lines_run(make_venv, tmp_path, page):
     """Every command line of the page, as written; the placeholder absolute
@@ -330,6 +347,7 @@ def test_command_lines_run(make_venv, tmp_path, page):
 
 
 @pytest.mark.slow
+@main_run_only
 @pytest.mark.skipif(not shutil.which("make"), reason="no make on this machine")
 def test_makefile_recipe_runs_its_pips_at_once(make_venv, tmp_path):
     venv = make_venv()
@@ -344,12 +362,11 @@ def test_makefile_recipe_runs_its_pips_at_once(make_venv, tmp_path):
 
 
 @pytest.mark.slow
+@main_run_only
 def test_performance_page_is_what_run_all_writes(wheelhouse, tmp_path):
     """benchmarks/run_all.py --quick (every benchmark, few repetitions) writes
     a page of the same shape as docs/performance.md: same sections, tables and
     rows, stress results in the same form."""
-    if os.environ.get("PLH_TEST_PIP"):
-        pytest.skip("the performance page is checked once, in the main run, not in every cell of the pip matrix")
     page = str(tmp_path / "performance.md")
     env = dict(os.environ, PLH_WHEELHOUSE=wheelhouse, TMPDIR=str(tmp_path))
     subprocess.run(
