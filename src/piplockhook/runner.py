@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from piplockhook.lock import EnvironmentLock, LockError, LockTimeout
 from piplockhook.report import Holder, Reporter, describe_holders
 
+_WAIT_STEP_SECONDS = 0.5
+
 
 class _SageFlockStyle(Reporter):
     """sage-flock's messages: "Waiting for <mode> lock to run <cmd> ... ok"."""
@@ -95,8 +97,12 @@ def run_locked(
         try:
             while True:
                 try:
-                    status = child.wait()
+                    # In steps, not one blocking waitpid: a signal that does not
+                    # interrupt the wait still reaches `forward` within a step.
+                    status = child.wait(timeout=_WAIT_STEP_SECONDS)
                     break
+                except subprocess.TimeoutExpired:
+                    continue
                 except KeyboardInterrupt:  # pragma: no cover - handlers above catch it
                     continue
         finally:
