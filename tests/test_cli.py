@@ -60,7 +60,9 @@ def test_run_forwards_sigterm_and_sigint(venv, signum):
         "import signal, sys, time\n"
         f"signal.signal({int(signum)}, lambda *a: (print('got', {int(signum)}, flush=True), sys.exit(7)))\n"
         "print('ready', flush=True)\n"
-        "time.sleep(60)\n"
+        # Short sleeps: a signal landing after the print but before a long
+        # sleep began would only be handled when that sleep ended.
+        "for _ in range(600): time.sleep(0.1)\n"
     )
     proc = start_cli(venv, "run", "--", sys.executable, "-c", child)
     try:
