@@ -8,6 +8,12 @@ assert sys.platform != "win32"  # the Windows primitive is _windows.py
 
 import fcntl  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
+import threading  # noqa: E402
+
+# How often a thread that waits for a lock looks for a signal that reached it
+# just before it went to sleep (see lock()).
+_SIGNAL_STEP_SECONDS = 0.2
 
 # O_CLOEXEC: the lock must never leak into pip's children (they would keep it
 # alive after pip dies, or unlock it for us).
@@ -68,8 +74,45 @@ def try_lock(fd: int, exclusive: bool) -> bool:
 
 
 def lock(fd: int, exclusive: bool) -> None:
-    """Block until locked; Ctrl-C interrupts the wait (KeyboardInterrupt)."""
-    fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    """Block until locked; Ctrl-C interrupts the wait (KeyboardInterrupt).
+
+    Python runs a signal handler between bytecodes of the main thread: a
+    signal that lands just before a blocking flock() there is acted on only
+    once the lock comes, so a Ctrl-C would wait for the holder. Hence a helper
+    thread, with signals blocked, sleeps in flock() on a duplicate of `fd`
+    (the lock belongs to the open file both share), while the main thread
+    waits for it in steps, where every signal reaches it.
+    """
+    operation = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    if threading.current_thread() is not threading.main_thread():
+        fcntl.flock(fd, operation)  # no signal handler runs here anyway
+        return
+    helper_fd = os.dup(fd)  # `fd` may be closed and reused before the helper runs
+    done = threading.Event()
+    abandoned = threading.Event()
+    failure: list[OSError] = []
+
+    def take() -> None:
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+            fcntl.flock(helper_fd, operation)
+            if abandoned.is_set():  # the waiter gave up (Ctrl-C): do not hold it for nobody
+                fcntl.flock(helper_fd, fcntl.LOCK_UN)
+        except OSError as exc:
+            failure.append(exc)
+        finally:
+            os.close(helper_fd)
+            done.set()
+
+    threading.Thread(target=take, name="piplockhook-flock", daemon=True).start()
+    try:
+        while not done.wait(_SIGNAL_STEP_SECONDS):
+            pass
+    except BaseException:
+        abandoned.set()
+        raise
+    if failure:
+        raise failure[0]
 
 
 def unlock(fd: int) -> None:
