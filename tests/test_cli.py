@@ -118,7 +118,7 @@ def test_run_timeout(venv, holder):
     h.hold("exclusive")
     result = cli(venv, "run", "--timeout", "0.3", "--", "true")
     assert result.returncode == 1
-    assert "ERROR: piplockhook run: timed out after 0.3s" in result.stderr
+    assert "ERROR: piplockhook run: timed out after 0.3s (--timeout)" in result.stderr
     h.release()
 
 

@@ -29,10 +29,10 @@ ALLOWED = {
     "patches": {"config", "lock", "policy", "report"},
     "fscheck": {"lock"},
     "runner": {"lock", "report"},
-    "state": {"__init__", "config", "report", "uvlock"},
+    "state": {"__init__", "config", "report"},
     "records": set(),
     "verify": {"lock", "records", "report", "state"},
-    "cli": {"__init__", "config", "fscheck", "lock", "runner", "state", "verify"},
+    "cli": {"__init__", "config", "fscheck", "lock", "report", "runner", "state", "verify"},
     "__main__": {"cli"},
 }
 COMMAND_LINE = {"cli", "state", "runner", "fscheck", "records", "verify", "__main__"}

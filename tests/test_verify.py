@@ -171,7 +171,11 @@ def test_verify_waits_for_a_pip_that_is_writing(venv, holder, tmp_path):
     result = verify(venv, "--timeout", "0.5")
     assert result.returncode == 2 and result.stdout == ""
     last = result.stderr.splitlines()[-1]
-    assert last.startswith("ERROR: piplockhook verify: timed out after 0.5s") and "nothing was changed" in last
+    assert (
+        last.startswith("ERROR: piplockhook verify: timed out after 0.5s (--timeout)") and "nothing was changed" in last
+    )
+    from_setting = verify(venv, PIPLOCKHOOK_TIMEOUT="0.5").stderr.splitlines()[-1]
+    assert from_setting.startswith("ERROR: piplockhook verify: timed out after 0.5s (PIPLOCKHOOK_TIMEOUT)")
     elsewhere = str(tmp_path / "other.lock")  # --lockfile: that lock, not the environment's
     assert verify(venv, "--lockfile", elsewhere, "--timeout", "0.5").returncode == 0
     assert verify(venv, "--timeout", "0.5", PIPLOCKHOOK_LOCKFILE=elsewhere).returncode == 0

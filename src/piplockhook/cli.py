@@ -9,7 +9,8 @@ import sys
 
 import piplockhook
 from piplockhook import config, fscheck, state, verify
-from piplockhook.lock import EXCLUSIVE, SHARED
+from piplockhook.lock import EXCLUSIVE, SHARED, EnvironmentLock
+from piplockhook.report import Reporter
 
 EXIT_USAGE = 2
 
@@ -163,6 +164,21 @@ def _lock_location(option: str | None) -> config.LockLocation:
     return config.lock_for_options(None, override)
 
 
+def _environment_lock(
+    where: config.LockLocation, timeout: float | None, timeout_setting: str, reporter: Reporter
+) -> EnvironmentLock:
+    """The lock a pip run at `where` takes: ours, then uv's files (outside venvs)."""
+    return EnvironmentLock(
+        where.path,
+        environment=where.environment,
+        reporter=reporter,
+        timeout=timeout,
+        timeout_setting=timeout_setting,
+        uv_paths=where.uv_paths,
+        uv_timeout=config.uv_timeout(os.environ),
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     command = list(args.command)
     if command[:1] == ["--"]:
@@ -187,18 +203,10 @@ def _run(args: argparse.Namespace) -> int:
         debug = config.debug(os.environ)
     except config.ConfigError as exc:
         return _usage_error("piplockhook run", str(exc))
-    from piplockhook.runner import run_locked
+    from piplockhook.runner import SageFlockStyle, run_locked
 
-    return run_locked(
-        command,
-        mode=args.mode or EXCLUSIVE,
-        path=where.path,
-        environment=where.environment,
-        timeout=timeout,
-        debug=debug,
-        uv_paths=where.uv_paths,
-        uv_timeout=config.uv_timeout(os.environ),
-    )
+    lock = _environment_lock(where, timeout, "--timeout", SageFlockStyle(command, debug))
+    return run_locked(command, mode=args.mode or EXCLUSIVE, lock=lock)
 
 
 def _check() -> int:
@@ -259,17 +267,9 @@ def _verify(args: argparse.Namespace) -> int:
         )
     if os.path.isdir(where.path):
         return _usage_error(prog, f"the lock path {where.path} is a directory")
-    return verify.run(
-        scopes,
-        quick=args.quick,
-        as_json=args.json,
-        lock_path=where.path,
-        environment=where.environment,
-        timeout=timeout,
-        debug=debug,
-        uv_paths=where.uv_paths,
-        uv_timeout=config.uv_timeout(os.environ),
-    )
+    setting = "--timeout" if args.timeout is not None else config.TIMEOUT
+    lock = _environment_lock(where, timeout, setting, Reporter(debug))
+    return verify.run(scopes, quick=args.quick, as_json=args.json, lock=lock)
 
 
 def main(argv: list[str] | None = None) -> int:

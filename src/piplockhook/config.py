@@ -155,12 +155,17 @@ OWN_LOCK_NAME = ".piplockhook.lock"  # where no environment directory is ours to
 class LockLocation:
     """A lock file and the environment it guards (a plain class, as Policy)."""
 
-    __slots__ = ("environment", "path", "uv_paths")
+    __slots__ = ("environment", "path", "uv_locks")
 
-    def __init__(self, path: str, environment: str, uv_paths: tuple[str, ...] = ()) -> None:
+    def __init__(self, path: str, environment: str, uv_locks: tuple[tuple[str, str], ...] = ()) -> None:
         self.path = path
         self.environment = environment  # what the messages call the locked environment
-        self.uv_paths = uv_paths  # uv's own lock files for this interpreter, taken after `path`
+        # uv's own lock files for this interpreter, taken after `path`: (path, the name uv knows it by)
+        self.uv_locks = uv_locks
+
+    @property
+    def uv_paths(self) -> tuple[str, ...]:
+        return tuple(path for path, _ in self.uv_locks)
 
 
 def _is_environment_prefix(prefix: str) -> bool:
@@ -168,14 +173,14 @@ def _is_environment_prefix(prefix: str) -> bool:
     return prefix != getattr(sys, "base_prefix", prefix) or os.path.isdir(os.path.join(prefix, "conda-meta"))
 
 
-def _uv_paths() -> tuple[str, ...]:
+def _uv_locks() -> tuple[tuple[str, str], ...]:
     # uv locks <venv>/.lock in a virtual environment (ours too), and a file
     # in the temp dir for every other interpreter, conda's included.
     if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
         return ()
     from piplockhook import uvlock  # only here: a venv's pips never import it
 
-    return tuple(path for path, _ in uvlock.interpreter_locks())
+    return tuple(uvlock.interpreter_locks())
 
 
 def environment_lock(override: str | None = None) -> LockLocation:
@@ -190,7 +195,7 @@ def environment_lock(override: str | None = None) -> LockLocation:
         # in a world-writable directory such as /tmp (uv's file there is uv's).
         purelib = sysconfig.get_paths()["purelib"]
         where = LockLocation(os.path.join(purelib, OWN_LOCK_NAME), purelib)
-    where.uv_paths = _uv_paths()
+    where.uv_locks = _uv_locks()
     return where
 
 

@@ -58,7 +58,7 @@ class LockUnavailable(Exception):
 
 
 class LockTimeout(Exception):
-    """PIPLOCKHOOK_TIMEOUT ran out while waiting."""
+    """The timeout (PIPLOCKHOOK_TIMEOUT, or --timeout) ran out while waiting."""
 
 
 class FileLock:
@@ -241,6 +241,7 @@ class EnvironmentLock:
         environment: str,
         reporter: Reporter,
         timeout: float | None = None,
+        timeout_setting: str = "PIPLOCKHOOK_TIMEOUT",
         create: bool = True,
         uv_paths: Sequence[str] = (),
         uv_timeout: float = 300.0,
@@ -249,6 +250,7 @@ class EnvironmentLock:
         self.environment = environment
         self.reporter = reporter
         self.timeout = timeout
+        self.timeout_setting = timeout_setting  # where `timeout` came from, for the message
         self.file = FileLock(path, create=create)
         self.turnstile: FileLock | None = FileLock(path + TURNSTILE_SUFFIX, create=create)
         # uv's own lock for this interpreter where it is not our file (see
@@ -292,7 +294,7 @@ class EnvironmentLock:
         try:
             waited = self._acquire_fairly(mode, on_wait)
             if self.reporter.debug_enabled:
-                note = self._read_only_note(self.file, mode, ", ")
+                note = self._read_only_note(self.file, mode)
                 self.reporter.debug("acquired", mode, self.path, f"waited {waited:.3f}s{note}")
             self._acquire_uv_files(mode, None if self.timeout is None else start + self.timeout, said_waiting)
         except LockUnavailable as exc:
@@ -305,7 +307,7 @@ class EnvironmentLock:
             self.close()
             who = describe_holders(holders)
             raise LockTimeout(
-                f"timed out after {self.timeout:g}s (PIPLOCKHOOK_TIMEOUT) waiting for the "
+                f"timed out after {self.timeout:g}s ({self.timeout_setting}) waiting for the "
                 f"{mode} lock on {self.environment} ({stuck.path}), held by {who}; nothing was changed"
             ) from None
         except BaseException:  # Ctrl-C while waiting: leave nothing behind
@@ -332,7 +334,7 @@ class EnvironmentLock:
                 uv_file.acquire(mode, left, on_wait)
             except LockTimeout:
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise  # PIPLOCKHOOK_TIMEOUT ran out
+                    raise  # our timeout ran out
                 # A holder that never lets go (anyone may lock a file in /tmp):
                 # uv itself gives up after this long; so does pip.
                 holders = describe_holders(holders_of(uv_file.fd)) if uv_file.fd is not None else "?"
@@ -346,17 +348,18 @@ class EnvironmentLock:
                 self.reporter.debug("skipped", mode, uv_file.path, f"uv's lock unavailable: {exc}")
                 self._drop(uv_file)
                 continue
-            self.reporter.debug("acquired", mode, uv_file.path, "uv's lock" + self._read_only_note(uv_file, mode, ", "))
+            self.reporter.debug("acquired", mode, uv_file.path, "uv's lock" + self._read_only_note(uv_file, mode))
 
     def _drop(self, uv_file: FileLock) -> None:
         uv_file.close()
         self.uv_files.remove(uv_file)
 
     @staticmethod
-    def _read_only_note(file: FileLock, mode: str, joiner: str = "") -> str:
+    def _read_only_note(file: FileLock, mode: str) -> str:
+        """A note (", ...") where an exclusive lock rests on a read-only descriptor."""
         if not (file.read_only and mode == EXCLUSIVE):
             return ""
-        return joiner + "open read-only, no write permission: an NFSv4 mount would refuse this exclusive lock (EBADF)"
+        return ", open read-only, no write permission: an NFSv4 mount would refuse this exclusive lock (EBADF)"
 
     def _release_uv_files(self) -> None:
         for uv_file in reversed(self.uv_files):

@@ -22,7 +22,7 @@ from piplockhook.report import Holder, Reporter, describe_holders
 _WAIT_STEP_SECONDS = 0.5
 
 
-class _SageFlockStyle(Reporter):
+class SageFlockStyle(Reporter):
     """sage-flock's messages: "Waiting for <mode> lock to run <cmd> ... ok"."""
 
     def __init__(self, command: Sequence[str], debug: bool) -> None:
@@ -50,22 +50,11 @@ def _terminal_sends_it_too() -> bool:
         return False
 
 
-def run_locked(
-    command: list[str],
-    *,
-    mode: str,
-    path: str,
-    environment: str,
-    timeout: float | None,
-    debug: bool,
-    uv_paths: Sequence[str] = (),
-    uv_timeout: float = 300.0,
-) -> int:
-    """Run `command` holding the lock; return its exit status (128+N for signal N)."""
-    reporter = _SageFlockStyle(command, debug)
-    lock = EnvironmentLock(
-        path, environment=environment, reporter=reporter, timeout=timeout, uv_paths=uv_paths, uv_timeout=uv_timeout
-    )
+def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
+    """Run `command` holding `lock` in `mode`; return its exit status (128+N for signal N).
+
+    `lock` reports through a SageFlockStyle reporter for `command`.
+    """
     try:
         lock.acquire(mode)
     except (LockTimeout, LockError) as exc:
@@ -75,7 +64,7 @@ def run_locked(
         lock.close()
         return 128 + signal.SIGINT
     if lock.unavailable:
-        sys.stderr.write(f"ERROR: piplockhook run: cannot lock {path}: {lock.unavailable}\n")
+        sys.stderr.write(f"ERROR: piplockhook run: cannot lock {lock.path}: {lock.unavailable}\n")
         lock.close()
         return 2
     try:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import piplockhook
-from piplockhook import config, uvlock
+from piplockhook import config
 from piplockhook.config import SITE_PACKAGES
 from piplockhook.report import holders_of
 
@@ -126,8 +126,7 @@ def status(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         override = None
     where = config.lock_for_options(None, override)
     ours = lock_state(where.path, "piplockhook", where.environment)
-    uv_names = dict(uvlock.interpreter_locks()) if where.uv_paths else {}
-    locks = [ours] + [lock_state(path, "uv", uv_names.get(path, "")) for path in where.uv_paths]
+    locks = [ours] + [lock_state(path, "uv", name) for path, name in where.uv_locks]
     return {
         "version": piplockhook.__version__,
         "python": sys.executable,

@@ -25,7 +25,6 @@ from typing import Any, TextIO
 from piplockhook import state
 from piplockhook.lock import SHARED, EnvironmentLock, LockError, LockTimeout
 from piplockhook.records import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
-from piplockhook.report import Reporter
 
 CHUNK = 1 << 20  # read size while hashing: large enough that hashlib releases the GIL
 # Installers whose files stay as RECORD lists them, so that pip can repair them.
@@ -367,28 +366,9 @@ def check(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | None = Non
     return result
 
 
-def run(
-    scopes: Sequence[Scope],
-    *,
-    quick: bool,
-    as_json: bool,
-    lock_path: str,
-    environment: str,
-    timeout: float | None,
-    debug: bool,
-    uv_paths: Sequence[str] = (),
-    uv_timeout: float = 300.0,
-) -> int:
-    """Check under the shared lock (and uv's, outside virtual environments),
+def run(scopes: Sequence[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock) -> int:
+    """Check under `lock` taken shared (with uv's, outside virtual environments),
     print; 0 clean, 1 problems, 2 the lock could not be had or a directory not read."""
-    lock = EnvironmentLock(
-        lock_path,
-        environment=environment,
-        reporter=Reporter(debug),
-        timeout=timeout,
-        uv_paths=uv_paths,
-        uv_timeout=uv_timeout,
-    )
     try:
         lock.acquire(SHARED)
         if lock.unavailable:
