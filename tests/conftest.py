@@ -5,6 +5,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -23,6 +24,15 @@ _SRC = os.path.join(ROOT, "src", "")
 for _name in [m for m in sys.modules if m == "piplockhook" or m.startswith("piplockhook.")]:
     if not (getattr(sys.modules[_name], "__file__", None) or "").startswith(_SRC):
         del sys.modules[_name]
+
+
+# Started in the background by a non-interactive shell (`pytest &`, as .ci/run
+# runs two suites side by side), pytest inherits SIGINT ignored, and so would
+# every pip it starts: Python installs no KeyboardInterrupt handler then, and
+# the tests of Ctrl-C would wait in vain. Give this process (and so its
+# children) SIGINT's usual handling, as at a terminal.
+if sys.platform != "win32" and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _host_pip(*args, cwd=None):

@@ -100,3 +100,25 @@ def test_a_wait_given_up_leaves_the_lock_free(tmp_path):
         signal.signal(signal.SIGALRM, previous)
         os.close(holder)
         os.close(waiter)
+
+
+def test_without_a_thread_the_wait_happens_in_place(tmp_path, monkeypatch):
+    from piplockhook import _posix
+
+    class NoThread:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def start(self):
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(_posix.threading, "Thread", NoThread)
+    path = str(tmp_path / "lock")
+    ours = os.open(path, os.O_RDWR | os.O_CREAT)
+    other = os.open(path, os.O_RDWR)
+    try:
+        _posix.lock(ours, exclusive=True)
+        assert not _posix.try_lock(other, exclusive=False)
+    finally:
+        os.close(ours)
+        os.close(other)

@@ -104,8 +104,13 @@ def lock(fd: int, exclusive: bool) -> None:
             os.close(helper_fd)
             done.set()
 
-    threading.Thread(target=take, name="piplockhook-flock", daemon=True).start()
     try:
+        try:
+            threading.Thread(target=take, name="piplockhook-flock", daemon=True).start()
+        except RuntimeError:  # no thread to be had: wait here, as a plain flock does
+            os.close(helper_fd)
+            fcntl.flock(fd, operation)
+            return
         while not done.wait(_SIGNAL_STEP_SECONDS):
             pass
     except BaseException:
