@@ -85,14 +85,16 @@ def test_a_wait_given_up_leaves_the_lock_free(tmp_path):
         with pytest.raises(Interrupted):
             _posix.lock(waiter, exclusive=True)
         # The helper thread still sleeps in flock() for the abandoned wait; once
-        # the holder lets go it must not keep the lock through `waiter`.
+        # the holder lets go it takes the lock, and must not keep it through
+        # `waiter`. Probe after it has ended, so that the probe cannot win the
+        # lock before it.
+        (helper,) = [t for t in threading.enumerate() if t.name == "piplockhook-flock"]
         fcntl.flock(holder, fcntl.LOCK_UN)
+        helper.join(10)
+        assert not helper.is_alive()
         prober = os.open(path, os.O_RDWR)
         try:
-            deadline = time.monotonic() + 10
-            while not _posix.try_lock(prober, exclusive=True):
-                assert time.monotonic() < deadline, "the abandoned wait kept the lock"
-                time.sleep(0.01)
+            assert _posix.try_lock(prober, exclusive=True), "the abandoned wait kept the lock"
         finally:
             os.close(prober)
     finally:
