@@ -23,9 +23,10 @@ from _common import ROOT, build_wheelhouse, describe_machine, make_venv, summary
 
 WAITER = """
 import sys, time
-from piplockhook.lock import EnvironmentLock
+from piplockhook.envlock import EnvironmentLock
+from piplockhook.locations import LockLocation
 from piplockhook.report import Reporter
-lock = EnvironmentLock(sys.argv[1], environment="bench", reporter=Reporter(False))
+lock = EnvironmentLock(LockLocation(sys.argv[1], "bench"), reporter=Reporter(False))
 print("ready", flush=True)
 lock.acquire(sys.argv[2])
 print(repr(time.monotonic()), flush=True)
@@ -36,12 +37,13 @@ lock.close()
 def uncontended(venv, rounds: int) -> list[float]:
     code = (
         "import sys, time\n"
-        "from piplockhook.lock import EnvironmentLock\n"
+        "from piplockhook.envlock import EnvironmentLock\n"
+        "from piplockhook.locations import LockLocation\n"
         "from piplockhook.report import Reporter\n"
         "out = []\n"
         "for _ in range(int(sys.argv[2])):\n"
         "    t = time.perf_counter()\n"
-        "    lock = EnvironmentLock(sys.argv[1], environment='b', reporter=Reporter(False))\n"
+        "    lock = EnvironmentLock(LockLocation(sys.argv[1], 'b'), reporter=Reporter(False))\n"
         "    lock.acquire(sys.argv[3]); lock.close()\n"
         "    out.append(time.perf_counter() - t)\n"
         "print(' '.join(map(repr, out)))\n"

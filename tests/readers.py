@@ -18,11 +18,12 @@ import time
 
 def reader(path, kind, hold, stopfile, deadline):
     if kind == "piplockhook":
-        from piplockhook.lock import EnvironmentLock
+        from piplockhook.envlock import EnvironmentLock
+        from piplockhook.locations import LockLocation
         from piplockhook.report import Reporter
 
         def take():
-            lock = EnvironmentLock(path, environment="test", reporter=Reporter(False))
+            lock = EnvironmentLock(LockLocation(path, "test"), reporter=Reporter(False))
             lock.acquire("shared")
             return lock.close
     else:

@@ -36,7 +36,7 @@ def test_cli_page_is_what_the_generator_writes_on_this_python():
 
 
 def test_configuration_page_names_every_variable_and_its_exact_error():
-    from piplockhook import config
+    from piplockhook import settings
 
     page = read("configuration.md")
     for variable in ("PIPLOCKHOOK", "PIPLOCKHOOK_TIMEOUT", "PIPLOCKHOOK_LOCKFILE", "PIPLOCKHOOK_DEBUG"):
@@ -50,6 +50,6 @@ def test_configuration_page_names_every_variable_and_its_exact_error():
         "PIPLOCKHOOK_DEBUG",
     }
     for variable, value, documented in rows:
-        with pytest.raises(config.ConfigError) as raised:
-            config.load({variable: value})
+        with pytest.raises(settings.ConfigError) as raised:
+            settings.read({variable: value})
         assert documented == f"ERROR: piplockhook: {raised.value}"

@@ -17,11 +17,11 @@ FAULT_PTH = "import os; exec(os.environ['PLH_FAULT']) if os.environ.get('PLH_FAU
 RAISE = "def broken(*args, **kwargs):\n    raise RuntimeError('injected fault')\n"
 
 FAULTS = {
-    "reading the configuration": "import piplockhook.config as m\nm.load = broken",
-    "finding the lock file": "import piplockhook.config as m\nm.lock_for_options = broken",
-    "taking the lock": "import piplockhook.lock as m\nm.EnvironmentLock.acquire = broken",
-    "releasing the lock": "import piplockhook.lock as m\nm.EnvironmentLock.close = broken",
-    "re-reading what is installed": "import piplockhook.patches as m\nm.refresh_working_sets = broken",
+    "reading the configuration": "import piplockhook.settings as m\nm.read = broken",
+    "finding the lock file": "import piplockhook.locations as m\nm.location_for_options = broken",
+    "taking the lock": "import piplockhook.envlock as m\nm.EnvironmentLock.acquire = broken",
+    "releasing the lock": "import piplockhook.envlock as m\nm.EnvironmentLock.close = broken",
+    "re-reading what is installed": "import piplockhook.workingset as m\nm.refresh_working_sets = broken",
 }
 
 
@@ -55,6 +55,6 @@ def test_pip_works_and_warns_when_piplockhook_breaks(faulty, fault):
 def test_the_fault_is_really_injected(faulty):
     # The same fault in a process that is not pip: the injection itself works.
     env = faulty.env(PLH_FAULT=RAISE + FAULTS["taking the lock"])
-    probe = "import piplockhook.lock as m; m.EnvironmentLock.acquire(None, 'shared')"
+    probe = "import piplockhook.envlock as m; m.EnvironmentLock.acquire(None, 'shared')"
     result = faulty.run([faulty.python, "-c", probe], env=env, check=False)
     assert "injected fault" in result.stderr

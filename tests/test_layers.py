@@ -1,11 +1,13 @@
 """The import rules of src/piplockhook, read from the source (AST).
 
-Bottom to top: the startup gate asks config only once it knows the process is
-pip, then installs the patches; the patches use policy, lock and
-config; config names uv's lock files through uvlock (stdlib only); the lock owns the modes (policy uses them) and knows nothing of pip or
-of the switches; the command line (cli, state, runner, fscheck) reads config
-and lock, never the gate or the patches; nothing imports the CLI but
-__main__. A new module must take its place in this table.
+Bottom to top: the lock (procinfo, filelock with _posix/_windows, holders,
+nesting, envlock) knows nothing of pip and reads no setting (envlock names
+the Settings and LockLocation types only for the type checker); settings and
+locations say what the environment asks for; the pip side (_gate,
+pipwrappers, pipcommand, importhooks, workingset, policy) uses all of them;
+the command line (cli, status, runner, fscheck, verify, records) reads
+settings, locations and the lock, never the pip side; nothing imports the
+CLI but __main__. A new module must take its place in this table.
 """
 
 import ast
@@ -15,36 +17,89 @@ import pytest
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src", "piplockhook")
 
-# module: the modules of ours it may import ("__init__" is the package itself)
+# module: the modules of ours it may import at run time ("__init__" is the package itself)
 ALLOWED = {
     "__init__": set(),
-    "_gate": {"config", "patches"},
+    "__main__": {"cli"},
+    "process": set(),
+    "settings": set(),
     "uvlock": set(),
-    "config": {"uvlock"},
+    "procinfo": set(),
     "_posix": set(),
     "_windows": set(),
-    "report": set(),
-    "lock": {"_posix", "_windows", "report"},
-    "policy": {"lock"},
-    "patches": {"config", "lock", "policy", "report"},
-    "fscheck": {"lock"},
-    "runner": {"lock", "report"},
-    "state": {"__init__", "config", "report"},
+    "filelock": {"_posix", "_windows"},
+    "holders": {"procinfo"},
+    "report": {"process"},
+    "nesting": {"filelock", "process", "procinfo"},
+    "envlock": {"filelock", "holders", "nesting", "report"},
+    "locations": {"filelock", "uvlock"},
+    "policy": {"filelock"},
+    "workingset": {"report"},
+    "importhooks": {"report", "settings"},
+    "pipcommand": {"envlock", "filelock", "locations", "policy", "process", "report", "settings", "workingset"},
+    "pipwrappers": {"filelock", "importhooks", "pipcommand", "policy", "report", "settings", "workingset"},
+    "_gate": {"pipwrappers", "process", "settings"},
+    "fscheck": {"filelock"},
+    "runner": {"envlock", "report"},
+    "status": {"__init__", "holders", "locations", "settings"},
     "records": set(),
-    "verify": {"lock", "records", "report", "state"},
-    "cli": {"__init__", "config", "fscheck", "lock", "report", "runner", "state", "verify"},
-    "__main__": {"cli"},
+    "verify": {"envlock", "filelock", "records", "report", "status"},
+    "cli": {
+        "__init__",
+        "envlock",
+        "filelock",
+        "fscheck",
+        "locations",
+        "report",
+        "runner",
+        "settings",
+        "status",
+        "verify",
+    },
 }
-COMMAND_LINE = {"cli", "state", "runner", "fscheck", "records", "verify", "__main__"}
-PIP_SIDE = {"_gate", "patches", "policy"}
+# Imported only under `if TYPE_CHECKING:` (never at run time).
+TYPES_ONLY = {"envlock": {"locations", "settings"}}
+LOCK = {"procinfo", "filelock", "_posix", "_windows", "holders", "nesting", "envlock"}
+COMMAND_LINE = {"cli", "status", "runner", "fscheck", "records", "verify", "__main__"}
+# What a venv's pip process imports of ours (uvlock only outside venvs): each
+# module costs it ~0.3-0.6 M instructions (benchmarks/pip_overhead.py).
+PIP_PROCESS = {
+    "__init__",
+    "_gate",
+    "process",
+    "settings",
+    "pipwrappers",
+    "pipcommand",
+    "importhooks",
+    "workingset",
+    "policy",
+    "envlock",
+    "filelock",
+    "_posix",
+    "_windows",
+    "nesting",
+    "holders",
+    "procinfo",
+    "report",
+    "locations",
+    "uvlock",
+}
 
 
-def imports_of(module):
-    """The modules of ours that `module` imports, anywhere in its body."""
+def _is_type_checking(node):
+    return isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING"
+
+
+def imports_of(module, types_only=False):
+    """The modules of ours that `module` imports anywhere in its body, at run
+    time (or, with `types_only`, inside its `if TYPE_CHECKING:` blocks only)."""
     with open(os.path.join(SRC, module + ".py"), encoding="utf-8") as f:
         tree = ast.parse(f.read())
+    guarded = {id(n) for block in ast.walk(tree) if _is_type_checking(block) for n in ast.walk(block)}
     found = set()
     for node in ast.walk(tree):
+        if (id(node) in guarded) != types_only:
+            continue
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -74,24 +129,51 @@ def test_every_module_has_its_place():
 def test_imports_follow_the_layers(module):
     unexpected = imports_of(module) - ALLOWED.get(module, set())
     assert not unexpected, f"{module} imports {sorted(unexpected)}: not allowed by the layers (tests/test_layers.py)"
+    typing_only = imports_of(module, types_only=True) - TYPES_ONLY.get(module, set())
+    assert not typing_only, f"{module} imports {sorted(typing_only)} for types: not in TYPES_ONLY"
 
 
-def test_the_rules_themselves_have_no_circle_and_keep_the_sides_apart():
+def _reach(start, graph):
+    seen, todo = set(), [start]
+    while todo:
+        module = todo.pop()
+        for other in graph[module] - seen:
+            seen.add(other)
+            todo.append(other)
+    return seen
+
+
+def test_the_code_has_no_import_circle():
+    graph = {module: imports_of(module) for module in modules()}
+    for module in graph:
+        assert module not in _reach(module, graph), f"an import circle goes through {module}"
+
+
+def test_the_lock_knows_nothing_of_pip_or_of_the_settings():
+    graph = {module: imports_of(module) for module in modules()}
+    for module in LOCK:
+        reached = _reach(module, graph) | {module}
+        assert reached <= LOCK | {"process", "report"}, (module, sorted(reached - LOCK))
+
+
+def test_the_command_line_never_reaches_the_pip_side():
+    graph = {module: imports_of(module) for module in modules()}
+    pip_only = {"_gate", "pipwrappers", "pipcommand", "importhooks", "workingset", "policy"}
     for module in COMMAND_LINE:
-        assert not ALLOWED[module] & PIP_SIDE, module
-    assert not any("cli" in allowed for module, allowed in ALLOWED.items() if module != "__main__")
-    assert ALLOWED["config"] == {"uvlock"} and not ALLOWED["uvlock"] and ALLOWED["policy"] == {"lock"}
+        assert not (_reach(module, graph) & pip_only), module
+    assert [m for m in modules() if "cli" in graph[m]] == ["__main__"]
 
-    def reach(module, seen):
-        for other in ALLOWED[module]:
-            assert other != module and other not in seen, f"import circle through {module} -> {other}"
-            reach(other, seen | {module})
 
-    for module in ALLOWED:
-        reach(module, frozenset())
+def test_a_pip_process_imports_the_modules_the_cost_is_counted_for():
+    # The gate's imports, followed through the code: a new arrow that pulls
+    # the command line (verify, status, ...) into every pip process fails here.
+    graph = {module: imports_of(module) for module in modules()}
+    assert _reach("_gate", graph) | {"_gate", "__init__"} == PIP_PROCESS
 
 
 def test_the_checker_sees_every_form_of_import():
-    assert imports_of("lock") == {"report", "_posix", "_windows"}
-    assert imports_of("_gate") == {"config", "patches"}  # imported inside start()
-    assert "__init__" in imports_of("state")
+    assert imports_of("filelock") == {"_posix", "_windows"}  # under `if sys.platform`
+    assert imports_of("_gate") == {"process", "settings", "pipwrappers"}  # inside start()
+    assert "__init__" in imports_of("status")  # `import piplockhook`
+    assert imports_of("envlock", types_only=True) == {"locations", "settings"}
+    assert "uvlock" in imports_of("locations")  # inside a function

@@ -1,6 +1,6 @@
 """Pure logic of what `piplockhook status` reports."""
 
-from piplockhook.state import startup_problem
+from piplockhook.status import startup_problem
 
 
 def test_startup_problem_follows_pep_829s_timeline(tmp_path):

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from piplockhook import config, lock, policy
+from piplockhook import nesting, policy, settings
+from piplockhook.filelock import EXCLUSIVE, SHARED
 from piplockhook.fscheck import Mount, warnings_for
-from piplockhook.lock import EXCLUSIVE, SHARED, STRENGTH
 
 # -- policy: which lock each pip command takes
 
@@ -34,78 +34,93 @@ def test_dry_run_reads_and_unknown_internals_lock_more():
     assert policy.policy_for("uninstall", can_escalate=False) == policy.Policy(EXCLUSIVE, None)
 
 
-def test_modes_are_ordered_by_strength():
-    assert STRENGTH[SHARED] < STRENGTH[EXCLUSIVE]
-
-
-# -- config: one parser per variable
+# -- settings: one reader, one parser per kind of value
 
 
 @pytest.mark.parametrize("word", ["0", "off", "FALSE", " no "])
 def test_off_words_opt_out(word):
     env = {"PIPLOCKHOOK": word}
-    assert config.opted_out(env) and not config.hook_wanted(env) and config.load(env).enabled is False
+    read = settings.read(env)
+    assert read.opted_out and not read.enabled and not settings.hook_wanted(env)
 
 
 def test_a_bad_switch_still_hooks_pip_so_that_pip_can_report_it():
     env = {"PIPLOCKHOOK": "soon"}
-    assert config.hook_wanted(env)
-    with pytest.raises(config.ConfigError, match="PIPLOCKHOOK='soon' is not valid"):
-        config.load(env)
+    assert settings.hook_wanted(env)
+    with pytest.raises(settings.ConfigError, match="PIPLOCKHOOK='soon' is not valid") as raised:
+        settings.read(env)
+    assert (raised.value.variable, raised.value.value) == ("PIPLOCKHOOK", "soon")
 
 
 def test_default_comes_from_the_disabled_marker(tmp_path):
-    assert config.default_enabled(str(tmp_path))
-    (tmp_path / config.DISABLED_MARKER).touch()
-    assert not config.default_enabled(str(tmp_path))
+    assert settings.default_enabled(str(tmp_path))
+    (tmp_path / settings.DISABLED_MARKER).touch()
+    assert not settings.default_enabled(str(tmp_path))
 
 
-@pytest.mark.parametrize("raw", ["-1", "nan", "inf", "1e999", "soon", ""])
+@pytest.mark.parametrize("raw", ["-1", "nan", "inf", "1e999", "soon"])
 def test_bad_timeouts(raw):
-    with pytest.raises(config.ConfigError, match="PIPLOCKHOOK_TIMEOUT"):
-        config.parse_timeout(raw)
+    with pytest.raises(settings.ConfigError, match="PIPLOCKHOOK_TIMEOUT"):
+        settings.read({"PIPLOCKHOOK_TIMEOUT": raw})
 
 
-def test_timeouts():
-    assert config.timeout({}) is None and config.timeout({"PIPLOCKHOOK_TIMEOUT": " 2.5 "}) == 2.5
+def test_timeouts_and_where_they_come_from():
+    assert settings.read({}).timeout is None
+    assert settings.read({"PIPLOCKHOOK_TIMEOUT": " 2.5 "}).timeout == 2.5
+    read = settings.read({"PIPLOCKHOOK_TIMEOUT": "9"}, timeout_option="0.3")
+    assert (read.timeout, read.timeout_source) == (0.3, "--timeout")  # the option wins
+    assert settings.read({"PIPLOCKHOOK_TIMEOUT": "9"}).timeout_source == "PIPLOCKHOOK_TIMEOUT"
+
+
+def test_an_option_and_its_variable_give_the_same_words():
+    with pytest.raises(settings.ConfigError) as by_variable:
+        settings.read({"PIPLOCKHOOK_TIMEOUT": "x"})
+    with pytest.raises(settings.ConfigError) as by_option:
+        settings.read({}, timeout_option="x")
+    assert str(by_option.value) == str(by_variable.value).replace("PIPLOCKHOOK_TIMEOUT", "--timeout")
 
 
 def test_lockfile_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    assert config.lockfile({}) is None and config.lockfile({"PIPLOCKHOOK_LOCKFILE": "  "}) is None
-    assert config.lockfile({"PIPLOCKHOOK_LOCKFILE": "~/x.lock"}) == os.path.join(str(tmp_path), "x.lock")
-    assert config.lockfile({"PIPLOCKHOOK_LOCKFILE": "a/x.lock"}) == os.path.join(str(tmp_path), "a", "x.lock")
-    with pytest.raises(config.ConfigError, match=r"--lockfile=.* not a directory"):
-        config.parse_lockfile(str(tmp_path), "--lockfile")
+    assert settings.read({}).lockfile is None and settings.read({"PIPLOCKHOOK_LOCKFILE": "  "}).lockfile is None
+    assert settings.read({"PIPLOCKHOOK_LOCKFILE": "~/x.lock"}).lockfile == os.path.join(str(tmp_path), "x.lock")
+    assert settings.read({"PIPLOCKHOOK_LOCKFILE": "a/x.lock"}).lockfile == os.path.join(str(tmp_path), "a", "x.lock")
+    assert settings.read({}, lockfile_option="~/y.lock").lockfile == os.path.join(str(tmp_path), "y.lock")
+    with pytest.raises(settings.ConfigError, match=r"--lockfile=.* not a directory"):
+        settings.read({}, lockfile_option=str(tmp_path))
 
 
 def test_debug_switch():
-    assert config.debug({"PIPLOCKHOOK_DEBUG": "1"}) and not config.debug({})
-    with pytest.raises(config.ConfigError, match="PIPLOCKHOOK_DEBUG"):
-        config.debug({"PIPLOCKHOOK_DEBUG": "loud"})
+    assert settings.read({"PIPLOCKHOOK_DEBUG": "1"}).debug and not settings.read({}).debug
+    with pytest.raises(settings.ConfigError, match="PIPLOCKHOOK_DEBUG"):
+        settings.read({"PIPLOCKHOOK_DEBUG": "loud"})
+    assert not settings.debug_wanted({"PIPLOCKHOOK_DEBUG": "loud"})  # before the settings are read
 
 
 # -- nesting: the marker children inherit
 
 
 def test_nesting_records_round_trip():
-    value = lock.with_record("", "/v/.lock", SHARED)
-    value = lock.with_record(value, "/w/.lock", EXCLUSIVE)
-    assert lock.parse_marker(value) == {"/v/.lock": (os.getpid(), SHARED), "/w/.lock": (os.getpid(), EXCLUSIVE)}
-    assert lock.parse_marker(lock.with_record(value, "/v/.lock", EXCLUSIVE))["/v/.lock"] == (os.getpid(), EXCLUSIVE)
+    value = nesting.with_record("", "/v/.lock", SHARED)
+    value = nesting.with_record(value, "/w/.lock", EXCLUSIVE)
+    assert nesting.parse_marker(value) == {"/v/.lock": (os.getpid(), SHARED), "/w/.lock": (os.getpid(), EXCLUSIVE)}
+    assert nesting.parse_marker(nesting.with_record(value, "/v/.lock", EXCLUSIVE))["/v/.lock"] == (
+        os.getpid(),
+        EXCLUSIVE,
+    )
 
 
 def test_malformed_records_are_ignored():
-    assert lock.parse_marker("garbage\nx shared /p\n12 shared\n\n") == {}
+    assert nesting.parse_marker("garbage\nx shared /p\n12 shared\n\n") == {}
 
 
 def test_only_an_ancestor_counts(monkeypatch):
-    monkeypatch.setenv(lock.MARKER, lock.with_record("", "/v/.lock", SHARED))
-    assert lock.ancestor_mode("/v/.lock") == SHARED  # this process
-    assert lock.ancestor_mode("/other/.lock") is None
-    monkeypatch.setenv(lock.MARKER, f"{2**22 + 12345} exclusive /v/.lock")  # no such process
-    assert lock.ancestor_mode("/v/.lock") is None
+    monkeypatch.setenv(nesting.MARKER, nesting.with_record("", "/v/.lock", SHARED))
+    assert nesting.ancestor_mode("/v/.lock") == SHARED  # this process
+    assert nesting.ancestor_mode("/other/.lock") is None
+    monkeypatch.setenv(nesting.MARKER, f"{2**22 + 12345} exclusive /v/.lock")  # no such process
+    assert nesting.ancestor_mode("/v/.lock") is None
 
 
 # -- fscheck: where locks may not be seen from other hosts

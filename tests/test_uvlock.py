@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from piplockhook import config, lock, uvlock
+from piplockhook import filelock, locations, settings, uvlock
 from piplockhook.fscheck import Mount, read_only_problem
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="uv's temp-dir lock is named for Unix paths only")
@@ -67,15 +67,15 @@ def test_every_name_of_the_interpreter_gets_its_file(tmp_path, monkeypatch):
 
 def test_uv_files_only_for_the_interpreter_s_own_packages(monkeypatch):
     monkeypatch.setattr(sys, "base_prefix", sys.prefix)  # as a system or conda Python
-    assert config.environment_lock().uv_paths
-    assert config.lock_for_options(None, "/elsewhere/x.lock").uv_paths  # the override replaces ours only
+    assert locations.environment_location().uv_paths
+    assert locations.location_for_options(None, "/elsewhere/x.lock").uv_paths  # the override replaces ours only
 
     class Target:
         target_dir = "/t"
 
-    assert not config.lock_for_options(Target()).uv_paths  # uv locks /t/.lock itself
+    assert not locations.location_for_options(Target()).uv_paths  # uv locks /t/.lock itself
     monkeypatch.setattr(sys, "base_prefix", "/somewhere/else")  # a virtual environment
-    assert not config.environment_lock().uv_paths
+    assert not locations.environment_location().uv_paths
 
 
 @posix_only
@@ -83,18 +83,18 @@ def test_uv_s_file_is_created_0666_and_never_through_a_symlink(tmp_path):
     path = str(tmp_path / "uv-x.lock")
     umask = os.umask(0o022)
     try:
-        os.close(lock.primitive.open_lock_file(path, True, public=True))
+        os.close(filelock.primitive.open_lock_file(path, True, public=True))
     finally:
         os.umask(umask)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666
     victim = tmp_path / "victim"
     victim.write_text("keep")
     os.symlink(victim, tmp_path / "uv-y.lock")
-    with pytest.raises(lock.LockUnavailable, match="symbolic link"):
-        lock.FileLock(str(tmp_path / "uv-y.lock"), public=True).ensure_open()
+    with pytest.raises(filelock.LockUnavailable, match="symbolic link"):
+        filelock.FileLock(str(tmp_path / "uv-y.lock"), public=True).ensure_open()
     assert victim.read_text() == "keep"
-    with pytest.raises(lock.LockUnavailable):  # --dry-run creates nothing
-        lock.FileLock(str(tmp_path / "uv-z.lock"), create=False, public=True).ensure_open()
+    with pytest.raises(filelock.LockUnavailable):  # --dry-run creates nothing
+        filelock.FileLock(str(tmp_path / "uv-z.lock"), create=False, public=True).ensure_open()
     assert not os.path.exists(tmp_path / "uv-z.lock")
 
 
@@ -102,18 +102,18 @@ def test_uv_s_file_is_created_0666_and_never_through_a_symlink(tmp_path):
 def test_nfs4_refusing_an_exclusive_lock_on_a_read_only_descriptor_is_named(tmp_path, monkeypatch):
     path = tmp_path / "lock"
     path.write_text("")
-    file = lock.FileLock(str(path))
+    file = filelock.FileLock(str(path))
     file.fd = os.open(path, os.O_RDONLY)
     assert file.read_only
 
     def refuse(fd, exclusive):  # what flock(2) answers on NFSv4 for such a descriptor
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
-    monkeypatch.setattr(lock.primitive, "try_lock", refuse)
-    with pytest.raises(lock.LockUnavailable, match=r"read-only .*NFSv4.*EBADF"):
-        file.acquire(lock.EXCLUSIVE, 1, lambda fd: None)
+    monkeypatch.setattr(filelock.primitive, "try_lock", refuse)
+    with pytest.raises(filelock.LockUnavailable, match=r"read-only .*NFSv4.*EBADF"):
+        file.acquire(filelock.EXCLUSIVE, 1, lambda fd: None)
     with pytest.raises(OSError):  # a shared request is not that case
-        file.acquire(lock.SHARED, 1, lambda fd: None)
+        file.acquire(filelock.SHARED, 1, lambda fd: None)
     file.close()
 
 
@@ -126,4 +126,4 @@ def test_check_names_the_nfs4_read_only_case():
 
 @pytest.mark.parametrize(("raw", "seconds"), [("", 300), ("2", 2), ("0", 0), ("0.5", 300), ("soon", 300), ("-1", 300)])
 def test_uv_lock_timeout_is_read_as_uv_reads_it_and_never_stops_pip(raw, seconds):
-    assert config.uv_timeout({"UV_LOCK_TIMEOUT": raw}) == seconds
+    assert settings.parse_uv_timeout(raw) == seconds

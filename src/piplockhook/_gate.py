@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import sys
 
-_started = False
-
 
 def _basename(path: str) -> str:
     name = path.replace("\\", "/").rpartition("/")[2]
@@ -58,30 +56,32 @@ def is_pip_starting(argv: list[str], cmdline: list[str]) -> bool:
 
 def start() -> None:
     """Patch pip if this process is pip and the hook is on. Never raises."""
-    global _started
-    if _started:  # CPython <= 3.14 runs .pth lines twice in venvs (cpython#75723)
-        return
-    _started = True
     try:
         argv = sys.argv
         if not is_pip_starting(argv, _command_line() if argv[:1] == ["-m"] else []):
             return
-        from piplockhook import config  # only now: this process is pip
+        from piplockhook.process import current  # only now: this process is pip
 
-        if not config.hook_wanted(os.environ):
+        state = current()
+        if state.started:  # CPython <= 3.14 runs .pth lines twice in venvs (cpython#75723)
             return
-        from piplockhook import patches
+        state.started = True
+        from piplockhook import settings
 
-        patches.install()
+        if not settings.hook_wanted(os.environ):
+            return
+        from piplockhook import pipwrappers
+
+        pipwrappers.install()
     except Exception as exc:  # never break a Python start
         _say_inactive(exc)
 
 
 def _say_inactive(exc: Exception) -> None:
     try:
-        from piplockhook import config
+        from piplockhook import settings
 
-        if config.debug(os.environ):
+        if settings.debug_wanted(os.environ):
             sys.stderr.write(f"piplockhook: not active: {exc!r}\n")
     except Exception:  # a broken install: nothing more to say without breaking Python
         return

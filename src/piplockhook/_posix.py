@@ -6,6 +6,7 @@ import sys
 
 assert sys.platform != "win32"  # the Windows primitive is _windows.py
 
+import errno  # noqa: E402
 import fcntl  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -65,11 +66,18 @@ def read_only(fd: int) -> bool:
     return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
 
 
+# "Someone holds it": flock(2) answers EWOULDBLOCK (EAGAIN); a filesystem
+# that emulates flock with POSIX locks may answer EACCES (fcntl(2) allows both).
+_BUSY = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES)
+
+
 def try_lock(fd: int, exclusive: bool) -> bool:
     try:
         fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
+    except OSError as exc:
+        if exc.errno in _BUSY:
+            return False
+        raise
     return True
 
 

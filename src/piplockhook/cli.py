@@ -8,9 +8,20 @@ import os
 import sys
 
 import piplockhook
-from piplockhook import config, fscheck, state, verify
-from piplockhook.lock import EXCLUSIVE, SHARED, EnvironmentLock
-from piplockhook.report import Reporter
+from piplockhook import fscheck, status, verify
+from piplockhook.envlock import EnvironmentLock, environment_lock
+from piplockhook.filelock import EXCLUSIVE, SHARED
+from piplockhook.locations import LockLocation, location_for_options, why_unlockable
+from piplockhook.report import Reporter, error_line
+from piplockhook.settings import (
+    EXIT_BAD_CONFIG,
+    SITE_PACKAGES,
+    ConfigError,
+    Settings,
+    disabled_marker,
+    read,
+    set_default,
+)
 
 EXIT_USAGE = 2
 
@@ -158,65 +169,32 @@ def _usage_error(prog: str, message: str) -> int:
     return EXIT_USAGE
 
 
-def _lock_location(option: str | None) -> config.LockLocation:
-    """--lockfile PATH, else PIPLOCKHOOK_LOCKFILE, else the environment's lock."""
-    override = config.parse_lockfile(option, "--lockfile") if option else config.lockfile(os.environ)
-    return config.lock_for_options(None, override)
+def _lock(where: LockLocation, settings: Settings, *, loud: bool) -> EnvironmentLock:
+    return environment_lock(where, settings, Reporter(settings.debug), loud=loud)
 
 
-def _environment_lock(
-    where: config.LockLocation, timeout: float | None, timeout_setting: str, reporter: Reporter
-) -> EnvironmentLock:
-    """The lock a pip run at `where` takes: ours, then uv's files (outside venvs)."""
-    return EnvironmentLock(
-        where.path,
-        environment=where.environment,
-        reporter=reporter,
-        timeout=timeout,
-        timeout_setting=timeout_setting,
-        uv_paths=where.uv_paths,
-        uv_timeout=config.uv_timeout(os.environ),
-    )
-
-
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
         return _usage_error("piplockhook run", "no COMMAND to run (see piplockhook run --help)")
-    timeout = None
-    if args.timeout is not None:
-        try:
-            timeout = config.parse_timeout(args.timeout)
-        except config.ConfigError:
-            return _usage_error(
-                "piplockhook run", f"--timeout {args.timeout!r}: expected a number of seconds, 0 or more"
-            )
-    try:
-        where = _lock_location(args.lockfile)
-    except config.ConfigError as exc:
-        return _usage_error("piplockhook run", str(exc))
-    if os.path.isdir(where.path):
-        return _usage_error("piplockhook run", f"the lock path {where.path} is a directory")
-    try:
-        debug = config.debug(os.environ)
-    except config.ConfigError as exc:
-        return _usage_error("piplockhook run", str(exc))
-    from piplockhook.runner import SageFlockStyle, run_locked
+    from piplockhook.runner import run_locked
 
-    lock = _environment_lock(where, timeout, "--timeout", SageFlockStyle(command, debug))
+    if settings.opted_out:  # PIPLOCKHOOK=0: this invocation (and the pips in it) takes no lock
+        Reporter(settings.debug).debug("skipped", args.mode or EXCLUSIVE, "", "PIPLOCKHOOK opts this run out")
+        return run_locked(command, mode=args.mode or EXCLUSIVE, lock=None)
+    lock = _lock(location_for_options(None, settings.lockfile), settings, loud=False)
     return run_locked(command, mode=args.mode or EXCLUSIVE, lock=lock)
 
 
-def _check() -> int:
-    try:
-        where = _lock_location(None)
-    except config.ConfigError as exc:
-        return _usage_error("piplockhook check", str(exc))
+def _check(settings: Settings) -> int:
+    where = location_for_options(None, settings.lockfile)
+    unlockable = why_unlockable(where.path)
+    if unlockable:  # the same words as status: pip would run unlocked
+        print(f"locking does NOT work: {unlockable}; pip runs unlocked here")
+        return 1
     directory = os.path.dirname(where.path)
-    if not os.path.isdir(directory):
-        return _usage_error("piplockhook check", f"{directory} does not exist")
     works = _check_directory(directory, "")
     if os.path.exists(where.path) and not os.access(where.path, os.W_OK):
         fails, why = fscheck.read_only_problem(where.path, fscheck.mount_of(directory))
@@ -242,16 +220,8 @@ def _check_directory(directory: str, what: str) -> bool:
     return works
 
 
-def _verify(args: argparse.Namespace) -> int:
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
     prog = "piplockhook verify"
-    try:
-        timeout = config.timeout(os.environ)
-        if args.timeout is not None:
-            timeout = config.parse_timeout(args.timeout, "--timeout")
-        override = config.parse_lockfile(args.lockfile, "--lockfile") if args.lockfile else config.lockfile(os.environ)
-        debug = config.debug(os.environ)
-    except config.ConfigError as exc:
-        return _usage_error(prog, str(exc))
     for directory in [args.target] if args.target else args.path or []:
         if not os.path.isdir(directory):
             option = "--target" if args.target else "--path"
@@ -259,17 +229,28 @@ def _verify(args: argparse.Namespace) -> int:
     if args.target:
         target = os.path.abspath(args.target)
         scopes = [verify.target_scope(target)]
-        where = config.lock_for_options(argparse.Namespace(target_dir=target), override)
+        where = location_for_options(argparse.Namespace(target_dir=target), settings.lockfile)
     else:
-        where = config.lock_for_options(None, override)
+        where = location_for_options(None, settings.lockfile)
         scopes = (
             [verify.path_scope(os.path.abspath(p)) for p in args.path] if args.path else [verify.environment_scope()]
         )
-    if os.path.isdir(where.path):
-        return _usage_error(prog, f"the lock path {where.path} is a directory")
-    setting = "--timeout" if args.timeout is not None else config.TIMEOUT
-    lock = _environment_lock(where, timeout, setting, Reporter(debug))
+    lock = None if settings.opted_out else _lock(where, settings, loud=False)
     return verify.run(scopes, quick=args.quick, as_json=args.json, lock=lock)
+
+
+def _set_default(subcommand: str) -> int:
+    enabled = subcommand == "enable"
+    try:
+        marker = set_default(enabled)
+    except OSError as exc:
+        error_line(f"cannot change {disabled_marker()}: {exc.strerror}")
+        return EXIT_BAD_CONFIG
+    if enabled:
+        print(f"piplockhook: on by default for pip in {SITE_PACKAGES} (PIPLOCKHOOK=0 opts a run out)")
+    else:
+        print(f"piplockhook: off by default for pip in {SITE_PACKAGES} ({marker}); PIPLOCKHOOK=1 opts a run in")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,27 +264,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.subcommand is None:
         _parser().print_help()
         return EXIT_USAGE
+    # One reader of the settings for every subcommand: a bad value is one
+    # line naming it, exit 2, before anything is started or changed.
+    try:
+        settings = read(
+            os.environ,
+            timeout_option=getattr(args, "timeout", None),
+            lockfile_option=getattr(args, "lockfile", None),
+        )
+    except ConfigError as exc:
+        error_line(str(exc))
+        return EXIT_BAD_CONFIG
     if args.subcommand == "run":
-        return _run(args)
+        return _run(args, settings)
     if args.subcommand == "verify":
-        return _verify(args)
+        return _verify(args, settings)
     if args.subcommand == "status":
-        info = state.status()
-        print(json.dumps(info, indent=2, sort_keys=True) if args.json else state.format_status(info))
+        info = status.status(settings)
+        print(json.dumps(info, indent=2, sort_keys=True) if args.json else status.format_status(info))
         return 0
     if args.subcommand in ("enable", "disable"):
-        enabled = args.subcommand == "enable"
-        try:
-            marker = state.set_default(enabled)
-        except OSError as exc:
-            return _usage_error(
-                f"piplockhook {args.subcommand}", f"cannot change {config.disabled_marker()}: {exc.strerror}"
-            )
-        if enabled:
-            print(f"piplockhook: on by default for pip in {config.SITE_PACKAGES} (PIPLOCKHOOK=0 opts a run out)")
-        else:
-            print(
-                f"piplockhook: off by default for pip in {config.SITE_PACKAGES} ({marker}); PIPLOCKHOOK=1 opts a run in"
-            )
-        return 0
-    return _check()
+        return _set_default(args.subcommand)
+    return _check(settings)

@@ -14,12 +14,12 @@ import subprocess
 import sys
 from typing import NamedTuple
 
-from piplockhook.lock import primitive
+from piplockhook.filelock import primitive
 
 # The other process: takes what it is told on stdin, answers on stdout.
 _PEER = r"""
 import sys
-from piplockhook.lock import primitive
+from piplockhook.filelock import primitive
 fd = primitive.open_lock_file(sys.argv[1], True)
 for line in sys.stdin:
     word = line.strip()

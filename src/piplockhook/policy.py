@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piplockhook.lock import EXCLUSIVE, SHARED
+from piplockhook.filelock import EXCLUSIVE, SHARED
 
 
 class Policy:
@@ -63,3 +63,14 @@ def policy_for(command: str, *, dry_run: bool = False, can_escalate: bool = True
         # stronger mode all along (more locking, never less).
         return Policy(policy.write, None)
     return policy
+
+
+def takes_lock(command: str) -> bool:
+    """Does this pip command take a lock at all?"""
+    return COMMAND_LOCKS.get(command, UNKNOWN_COMMAND).run is not None
+
+
+def writes(command: str) -> bool:
+    """Does this pip command change files in the environment (install, uninstall)?"""
+    policy = COMMAND_LOCKS.get(command, UNKNOWN_COMMAND)
+    return policy.write is not None or policy.run == EXCLUSIVE

@@ -1,98 +1,29 @@
-"""The lines piplockhook writes to stderr (waiting, acquired, warnings,
-debug), and the holders they name.
+"""The lines piplockhook writes to stderr, one wording for each event.
 
-Who holds a lock file is read from the kernel, so dead holders never show:
-Linux lists every flock in /proc/locks with the holder's pid; elsewhere the
-holders are unknown and the waiting message says so.
+pip's hook, ``piplockhook run`` and ``verify`` all write through a Reporter:
+
+* waiting: ``piplockhook: waiting for shared lock on ENV (PATH), held by ...``,
+  only once a wait has lasted ``patience`` seconds (1 s; 10 s under pip's -qq);
+* acquired: ``piplockhook: acquired shared lock after waiting 3.2s``, after a
+  waiting line (not under pip's -q);
+* warnings (``piplockhook: warning: ...``), each said once per process;
+* errors: ``ERROR: piplockhook: ...``, always;
+* debug: one line per lock event under PIPLOCKHOOK_DEBUG=1.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Sequence
 
-# -- who holds a lock
-
-UNKNOWN_HOLDER = "an unknown holder"  # where the kernel does not tell (not Linux)
-
-
-class Holder:
-    """One process holding a flock on the lock file."""
-
-    __slots__ = ("command", "mode", "pid", "running_for")
-
-    def __init__(self, pid: int, mode: str, command: str, running_for: float | None) -> None:
-        self.pid = pid
-        self.mode = mode  # "shared" or "exclusive"
-        self.command = command
-        self.running_for = running_for  # seconds since the holder process started
-
-    def describe(self) -> str:
-        age = "" if self.running_for is None else f", running {self.running_for:.0f}s"
-        return f"pid {self.pid} ({self.mode}{age}): {self.command}"
-
-
-def describe_holders(holders: Sequence[Holder]) -> str:
-    """The holders for a message: each described, or that they are unknown."""
-    return "; ".join(h.describe() for h in holders) or UNKNOWN_HOLDER
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
-def _command(pid: int) -> str:
-    args = _read(f"/proc/{pid}/cmdline").split(b"\0")
-    text = " ".join(" ".join(os.fsdecode(a).split()) for a in args if a)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _running_for(pid: int) -> float | None:
-    if sys.platform == "win32":
-        return None
-    try:
-        stat = _read(f"/proc/{pid}/stat").rpartition(b")")[2].split()
-        started = int(stat[19]) / os.sysconf("SC_CLK_TCK")
-        uptime = float(_read("/proc/uptime").split()[0])
-    except (IndexError, ValueError, OSError):
-        return None
-    return max(0.0, uptime - started)
-
-
-def holders_of(fd: int) -> list[Holder]:
-    """The processes holding a flock on the file open as `fd` (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return []
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return []
-    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    found: dict[int, Holder] = {}
-    for line in _read("/proc/locks").decode("ascii", "replace").splitlines():
-        fields = line.split()
-        # "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters carry "->".
-        if len(fields) < 6 or "->" in fields or fields[1] != "FLOCK" or fields[5] != device:
-            continue
-        pid = int(fields[4])
-        if pid > 0 and pid != os.getpid():
-            mode = "exclusive" if fields[3] == "WRITE" else "shared"
-            found[pid] = Holder(pid, mode, _command(pid), _running_for(pid))
-    return [found[pid] for pid in sorted(found)]
-
-
-# -- the lines
+from piplockhook.process import current
 
 PREFIX = "piplockhook: "
-_warned: set[str] = set()
+ERROR_PREFIX = "ERROR: " + PREFIX
+PATIENCE_SECONDS = 1.0  # a shorter wait says nothing
+QUIET_PATIENCE_SECONDS = 10.0  # under pip's -qq
 
 
-def _write(text: str, prefix: str = PREFIX) -> None:
+def write(text: str, prefix: str = PREFIX) -> None:
     try:
         sys.stderr.write(prefix + text + "\n")
         sys.stderr.flush()
@@ -101,37 +32,54 @@ def _write(text: str, prefix: str = PREFIX) -> None:
 
 
 class Reporter:
-    def __init__(self, debug: bool) -> None:
+    """Where one lock user's lines go, and how quiet they are (pip's -q count)."""
+
+    def __init__(self, debug: bool, quiet: int = 0) -> None:
         self.debug_enabled = debug
+        self.quiet = quiet
+
+    @property
+    def patience(self) -> float:
+        """How long a wait lasts before the waiting line is written."""
+        return QUIET_PATIENCE_SECONDS if self.quiet >= 2 else PATIENCE_SECONDS
 
     def debug(self, event: str, mode: str, path: str, detail: str = "") -> None:
         """One trace line per lock event, under PIPLOCKHOOK_DEBUG=1."""
         if self.debug_enabled:
-            _write(f"{event} {mode} lock {path}" + (f" ({detail})" if detail else ""))
+            write(f"{event} {mode} lock {path}" + (f" ({detail})" if detail else ""))
 
     def note(self, text: str) -> None:
         """A debug line that is not a lock event (a patch that failed, ...)."""
         if self.debug_enabled:
-            _write(text)
+            write(text)
 
-    def waiting(self, mode: str, path: str, environment: str, holders: Sequence[Holder]) -> None:
-        who = describe_holders(holders)
-        _write(f"waiting for {mode} lock on {environment} ({path}), held by {who}")
+    def waiting(self, mode: str, path: str, environment: str, cause: str) -> None:
+        """`cause`: "held by ..." or "queued behind ..." (see EnvironmentLock)."""
+        write(f"waiting for {mode} lock on {environment} ({path}), {cause}")
 
-    def acquired_after_wait(self, mode: str, waited: float) -> None:
-        _write(f"acquired {mode} lock after waiting {waited:.1f}s")
+    def acquired(self, mode: str, waited: float) -> None:
+        if self.quiet < 1:
+            write(f"acquired {mode} lock after waiting {waited:.1f}s")
 
     def warning(self, text: str) -> None:
-        if text not in _warned:  # a fault met at several places is said once
-            _warned.add(text)
-            _write("warning: " + text)
+        said = current().warned
+        if text not in said:  # a fault met at several places is said once
+            said.add(text)
+            write("warning: " + text)
+
+    def unlocked(self, why: str, loud: bool) -> None:
+        """The lock cannot be used: a warning where files change, a debug line for reads."""
+        if loud:
+            self.warning(f"running unlocked: {why}")
+        else:
+            self.note(f"running unlocked: {why}")
 
 
 def error_line(text: str) -> None:
-    """One line in the form of pip's own errors (for bad configuration)."""
-    _write(text, prefix="ERROR: " + PREFIX)
+    """One line in the form of pip's own errors."""
+    write(text, prefix=ERROR_PREFIX)
 
 
 def cancelled_line() -> None:
     """What pip says on Ctrl-C, for a wait that happens outside pip's handlers."""
-    _write("Operation cancelled by user", prefix="ERROR: ")
+    write("Operation cancelled by user", prefix="ERROR: ")

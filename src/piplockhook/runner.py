@@ -10,33 +10,14 @@ do not wait for it.
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
 
-from piplockhook.lock import EnvironmentLock, LockError, LockTimeout
-from piplockhook.report import Holder, Reporter, describe_holders
+from piplockhook.envlock import EnvironmentLock, LockError, LockTimeout
+from piplockhook.report import error_line
 
 _WAIT_STEP_SECONDS = 0.5
-
-
-class SageFlockStyle(Reporter):
-    """sage-flock's messages: "Waiting for <mode> lock to run <cmd> ... ok"."""
-
-    def __init__(self, command: Sequence[str], debug: bool) -> None:
-        super().__init__(debug)
-        self.command = " ".join(shlex.quote(a) for a in command)
-
-    def waiting(self, mode: str, path: str, environment: str, holders: Sequence[Holder]) -> None:
-        who = describe_holders(holders)
-        sys.stderr.write(f"Waiting for {mode} lock on {path} to run {self.command} (held by {who}) ... ")
-        sys.stderr.flush()
-
-    def acquired_after_wait(self, mode: str, waited: float) -> None:
-        sys.stderr.write(f"ok ({waited:.1f}s)\n")
-        sys.stderr.flush()
 
 
 def _terminal_sends_it_too() -> bool:
@@ -50,28 +31,27 @@ def _terminal_sends_it_too() -> bool:
         return False
 
 
-def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
-    """Run `command` holding `lock` in `mode`; return its exit status (128+N for signal N).
-
-    `lock` reports through a SageFlockStyle reporter for `command`.
-    """
-    try:
-        lock.acquire(mode)
-    except (LockTimeout, LockError) as exc:
-        sys.stderr.write(f"ERROR: piplockhook run: {exc}\n")
-        return 1 if isinstance(exc, LockTimeout) else 2
-    except KeyboardInterrupt:
-        lock.close()
-        return 128 + signal.SIGINT
-    if lock.unavailable:
-        sys.stderr.write(f"ERROR: piplockhook run: cannot lock {lock.path}: {lock.unavailable}\n")
-        lock.close()
-        return 2
+def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock | None) -> int:
+    """Run `command` holding `lock` in `mode` (None: unlocked, PIPLOCKHOOK=0);
+    return its exit status (128+N for signal N)."""
+    if lock is not None:
+        try:
+            lock.acquire(mode)
+        except (LockTimeout, LockError) as exc:
+            error_line(str(exc))
+            return 1 if isinstance(exc, LockTimeout) else 2
+        except KeyboardInterrupt:
+            lock.close()
+            return 128 + signal.SIGINT
+        if lock.unavailable:
+            error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
+            lock.close()
+            return 2
     try:
         try:
             child = subprocess.Popen(command)
         except OSError as exc:
-            sys.stderr.write(f"ERROR: piplockhook run: cannot run {command[0]}: {exc.strerror}\n")
+            error_line(f"cannot run {command[0]}: {exc.strerror}")
             return 127 if isinstance(exc, FileNotFoundError) else 126
 
         def forward(signum: int, _frame: object) -> None:
@@ -99,4 +79,5 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
                 signal.signal(s, handler)
         return 128 - status if status < 0 else status
     finally:
-        lock.close()
+        if lock is not None:
+            lock.close()

@@ -22,9 +22,11 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from piplockhook import state
-from piplockhook.lock import SHARED, EnvironmentLock, LockError, LockTimeout
+from piplockhook.envlock import EnvironmentLock, LockError, LockTimeout
+from piplockhook.filelock import SHARED
 from piplockhook.records import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
+from piplockhook.report import error_line, write
+from piplockhook.status import leftovers
 
 CHUNK = 1 << 20  # read size while hashing: large enough that hashlib releases the GIL
 # Installers whose files stay as RECORD lists them, so that pip can repair them.
@@ -350,7 +352,7 @@ def check(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | None = Non
     for scope, dists in read:
         result.problems += _problems_of(scope, dists, files)
     for directory in every:
-        for leftover in state.leftovers(directory):
+        for leftover in leftovers(directory):
             result.problems.append(
                 Problem(
                     "leftover",
@@ -366,18 +368,18 @@ def check(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | None = Non
     return result
 
 
-def run(scopes: Sequence[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock) -> int:
-    """Check under `lock` taken shared (with uv's, outside virtual environments),
-    print; 0 clean, 1 problems, 2 the lock could not be had or a directory not read."""
+def run(scopes: Sequence[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock | None) -> int:
+    """Check under `lock` taken shared (with uv's, outside virtual environments;
+    None: unlocked, PIPLOCKHOOK=0), print; 0 clean, 1 problems, 2 the lock
+    could not be had or a directory not read."""
     try:
-        lock.acquire(SHARED)
-        if lock.unavailable:
-            sys.stderr.write(
-                f"piplockhook verify: checking unlocked ({lock.unavailable}): a pip writing now would show as damage\n"
-            )
+        if lock is not None:
+            lock.acquire(SHARED)
+            if lock.unavailable:
+                write(f"warning: running unlocked: {lock.unavailable}; a pip writing now would show as damage")
         result = check(scopes, quick=quick, progress=sys.stderr)
     except (LockTimeout, LockError) as exc:
-        sys.stderr.write(f"ERROR: piplockhook verify: {exc}\n")
+        error_line(str(exc))
         return 2
     except OSError as exc:  # a directory of distributions we may not list
         sys.stderr.write(f"ERROR: piplockhook verify: cannot read {exc.filename}: {exc.strerror}\n")
@@ -386,7 +388,8 @@ def run(scopes: Sequence[Scope], *, quick: bool, as_json: bool, lock: Environmen
         sys.stderr.write("ERROR: piplockhook verify: interrupted\n")
         return 130
     finally:
-        lock.close()
+        if lock is not None:
+            lock.close()
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
     else:

@@ -1,4 +1,4 @@
-"""What ``piplockhook status``, ``enable`` and ``disable`` read and change."""
+"""``piplockhook status``: is the hook active for pip here, can it lock, who holds it."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import piplockhook
-from piplockhook import config
-from piplockhook.config import SITE_PACKAGES
-from piplockhook.report import holders_of
+from piplockhook import holders as _holders
+from piplockhook.locations import location_for_options, why_unlockable
+from piplockhook.settings import SITE_PACKAGES, SWITCH, Settings, default_enabled
 
 # PEP 829: CPython runs the import lines of a .pth file through 3.17 and
 # ignores them from 3.18; a same-named .start file (3.15+) replaces them.
 PTH_IMPORT_LINES_IGNORED_FROM = (3, 18)
 START_FILES_FROM = (3, 15)
+READ_ONLY_NOTE = (
+    "read-only for this user: pip opens it read-only, which is enough for its shared and, on local "
+    "filesystems, its exclusive lock; NFSv4 refuses an exclusive lock on a read-only descriptor (EBADF)"
+)
 
 
 def startup_problem(
@@ -34,20 +38,6 @@ def startup_problem(
     return ""
 
 
-def set_default(enabled: bool) -> str:
-    """Write or remove the marker that makes the environment's default "off"."""
-    marker = config.disabled_marker()
-    if enabled:
-        try:
-            os.remove(marker)
-        except FileNotFoundError:
-            pass
-    else:
-        with open(marker, "w") as f:
-            f.write("piplockhook is off by default here; `piplockhook enable` or PIPLOCKHOOK=1 turns it on.\n")
-    return marker
-
-
 def leftovers(site: str = SITE_PACKAGES) -> list[str]:
     """`~`-prefixed entries: what a pip killed while uninstalling leaves behind."""
     try:
@@ -56,21 +46,17 @@ def leftovers(site: str = SITE_PACKAGES) -> list[str]:
         return []
 
 
-def _why_inactive(env: Mapping[str, str]) -> list[str]:
+def _why_inactive(settings: Settings, env: Mapping[str, str]) -> list[str]:
     reasons: list[str] = []
     problem = startup_problem()
     if problem:
         reasons.append(problem)
     if sys.flags.no_site:
         reasons.append("site is disabled (python -S): no .pth file runs")
-    if config.opted_out(env):
-        reasons.append(f"{config.SWITCH}={env[config.SWITCH]} opts this environment's runs out")
-    elif not config.hook_wanted(env):
+    if settings.opted_out:
+        reasons.append(f"{SWITCH}={env[SWITCH]} opts this environment's runs out")
+    elif not settings.enabled:
         reasons.append("the environment's default is off (`piplockhook disable`); PIPLOCKHOOK=1 opts a run in")
-    try:
-        config.load(env)
-    except config.ConfigError as exc:
-        reasons.append(f"bad configuration, pip would stop with status 2: {exc}")
     try:
         import wrapt  # noqa: F401
     except ImportError:
@@ -78,29 +64,21 @@ def _why_inactive(env: Mapping[str, str]) -> list[str]:
     return reasons
 
 
-READ_ONLY_NOTE = (
-    "read-only for this user: pip opens it read-only, which is enough for its shared and, on local "
-    "filesystems, its exclusive lock; NFSv4 refuses an exclusive lock on a read-only descriptor (EBADF)"
-)
-
-
 def lock_state(path: str, kind: str, label: str) -> dict[str, Any]:
     """One lock file as `status --json` shows it under "locks"."""
-    holders, note = [], ""
+    found: list[_holders.Holder] = []
+    note = ""
     try:
         nofollow = getattr(os, "O_NOFOLLOW", 0) if kind == "uv" else 0  # uv's is in a world-writable dir
         fd = os.open(path, os.O_RDONLY | nofollow)
     except FileNotFoundError:
-        parent = os.path.dirname(path)
-        if kind == "piplockhook" and not os.access(
-            parent if os.path.isdir(parent) else os.path.dirname(parent), os.W_OK
-        ):
-            note = f"{path} does not exist and cannot be created by this user: pip runs unlocked here"
+        if kind == "piplockhook":
+            note = why_unlockable(path)
     except OSError as exc:
         note = f"cannot open {path}: {exc.strerror}" + (" (pip skips uv's lock then)" if kind == "uv" else "")
     else:
         try:
-            holders = holders_of(fd)
+            found = _holders.holders_of(fd)
         finally:
             os.close(fd)
         if not os.access(path, os.W_OK):
@@ -111,59 +89,57 @@ def lock_state(path: str, kind: str, label: str) -> dict[str, Any]:
         "for": label,  # the environment, or the interpreter name uv hashed
         "exists": os.path.exists(path),
         "note": note,
-        "holders": [
-            {"pid": h.pid, "mode": h.mode, "command": h.command, "running_for": h.running_for} for h in holders
-        ],
+        "holders": [h.as_dict() for h in found],
     }
 
 
-def status(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Everything `piplockhook status` shows; the keys are the --json format."""
-    reasons = _why_inactive(env)
-    try:
-        override = config.lockfile(env)
-    except config.ConfigError:  # a reason above says so; show the environment's own lock
-        override = None
-    where = config.lock_for_options(None, override)
+    reasons = _why_inactive(settings, env)
+    where = location_for_options(None, settings.lockfile)
     ours = lock_state(where.path, "piplockhook", where.environment)
-    locks = [ours] + [lock_state(path, "uv", name) for path, name in where.uv_locks]
+    unlockable = why_unlockable(where.path)
     return {
         "version": piplockhook.__version__,
         "python": sys.executable,
         "site_packages": SITE_PACKAGES,
         "installed": not startup_problem(),
-        "default": "on" if config.default_enabled() else "off",
+        "default": "on" if default_enabled() else "off",
         "active": not reasons,
         "reasons": reasons,
+        "locked": not unlockable,  # can a pip here have the lock at all?
+        "unlocked_reason": unlockable,
         "environment": where.environment,
         "lock_path": where.path,
         "lock_file_exists": ours["exists"],
         "lock_note": ours["note"],
         "holders": ours["holders"],
-        "locks": locks,
-        "holders_known": sys.platform.startswith("linux"),
+        "locks": [ours] + [lock_state(path, "uv", name) for path, name in where.uv_locks],
+        "holders_known": _holders.kernel_names_holders(),
         "leftovers": leftovers(),
     }
 
 
 def format_status(info: dict[str, Any]) -> str:
     lines = [f"piplockhook {info['version']} in {info['site_packages']}"]
-    if info["active"]:
-        lines.append("active: every pip run in this environment takes the lock")
-    else:
+    if not info["active"]:
         lines.append("NOT active for pip here:")
         lines.extend(f"  - {r}" for r in info["reasons"])
+    elif not info["locked"]:
+        lines.append(f"NOT locked: {info['unlocked_reason']}; pip runs unlocked here")
+    else:
+        lines.append("active: every pip run in this environment takes the lock")
     lines.append(f"default: {info['default']}")
     for lock in info["locks"]:
         label = "lock" if lock["kind"] == "piplockhook" else f"uv's lock for {lock['for']}"
         lines.append(f"{label}: {lock['path']}" + ("" if lock["exists"] else " (not created yet)"))
-        if lock["note"]:
+        if lock["note"] and lock["note"] != info["unlocked_reason"]:
             lines.append(f"  {lock['note']}")
         if lock["holders"]:
             lines.append("held by:")
-            lines.extend(f"  pid {h['pid']} ({h['mode']}): {h['command']}" for h in lock["holders"])
+            lines.extend(f"  {_holders.Holder(**h).describe()}" for h in lock["holders"])
         else:
-            lines.append("held by: nobody" if info["holders_known"] else "held by: unknown on this platform")
+            lines.append("held by: nobody" if info["holders_known"] else "held by: not known on this platform")
     if info["leftovers"]:
         lines.append("leftovers of interrupted pip runs (safe to delete when no pip runs):")
         lines.extend(f"  {p}" for p in info["leftovers"])

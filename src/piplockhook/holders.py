@@ -1,0 +1,100 @@
+"""Who holds a lock file, as the kernel tells it, and how a message names them.
+
+Linux lists every flock in ``/proc/locks`` with the holder's pid, so dead
+holders never show. Where it names nobody, the description says why it
+cannot (another pid namespace, another host, a platform without
+``/proc/locks``) instead of calling the holder a mystery.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from piplockhook import procinfo
+
+NOT_LISTED_HERE = "a holder this host's kernel does not list (on another host sharing this filesystem?)"
+NOT_LISTED_ON_PLATFORM = (
+    f"a holder {sys.platform} does not name (another pip, a `piplockhook run`, or a process that is not "
+    "piplockhook: uv or flock(1)?)"
+)
+OTHER_NAMESPACE = "a process in another pid namespace (a container?), whose pid the kernel does not show here"
+
+
+class Holder:
+    """One process holding a flock on the lock file."""
+
+    __slots__ = ("command", "mode", "pid", "running_for")
+
+    def __init__(self, pid: int, mode: str, command: str, running_for: float | None) -> None:
+        self.pid = pid  # 0: in another pid namespace
+        self.mode = mode  # "shared" or "exclusive"
+        self.command = command
+        self.running_for = running_for  # seconds since the holder process started
+
+    def describe(self) -> str:
+        if self.pid <= 0:
+            return f"{OTHER_NAMESPACE} ({self.mode})"
+        age = "" if self.running_for is None else f", running {self.running_for:.0f}s"
+        return f"pid {self.pid} ({self.mode}{age})" + (f": {self.command}" if self.command else "")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"pid": self.pid, "mode": self.mode, "command": self.command, "running_for": self.running_for}
+
+
+def kernel_names_holders() -> bool:
+    return sys.platform.startswith("linux")
+
+
+def describe(holders: Sequence[Holder]) -> str:
+    """The holders for a message: each described, or why none can be named."""
+    if holders:
+        return "; ".join(h.describe() for h in holders)
+    return NOT_LISTED_HERE if kernel_names_holders() else NOT_LISTED_ON_PLATFORM
+
+
+def _device_key(fd: int) -> str | None:
+    if sys.platform == "win32":  # no /proc/locks to match it against
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+
+
+def parse_proc_locks(text: str, device: str, me: int) -> list[tuple[int, str]]:
+    """(pid, mode) of every flock granted on `device` ("MAJ:MIN:INODE"), not `me`."""
+    found: dict[int, str] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters carry "->".
+        if len(fields) < 6 or "->" in fields or fields[1] != "FLOCK" or fields[5] != device:
+            continue
+        try:
+            pid = int(fields[4])
+        except ValueError:
+            continue
+        if pid != me:
+            pid = max(pid, 0)  # -1 or 0: the holder's pid is not in our namespace
+            found[pid] = "exclusive" if fields[3] == "WRITE" else "shared"
+    return sorted(found.items())
+
+
+def holders_of(fd: int) -> list[Holder]:
+    """The processes holding a flock on the file open as `fd` (Linux only)."""
+    if not kernel_names_holders():
+        return []
+    device = _device_key(fd)
+    if device is None:
+        return []
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return []
+    return [
+        Holder(pid, mode, procinfo.command_of(pid) if pid else "", procinfo.running_for(pid) if pid else None)
+        for pid, mode in parse_proc_locks(text, device, os.getpid())
+    ]
