@@ -40,7 +40,8 @@ CLAIMS = [
     ("README.md", "sleep 10 &", "test_the_demonstration_shows_pip_waiting"),
     ("README.md", "piplockhook: acquired shared lock after waiting", "test_the_demonstration_shows_pip_waiting"),
     ("README.md", "piplockhook run -- make -j8 install", "test_command_lines_run"),
-    ("docs/index.md", "python -m pip install piplockhook", "test_installing_it_locks_pip"),
+    ("docs/index.md", "python -m pip install dist/piplockhook-*.whl", "test_installing_it_locks_pip"),
+    ("docs/how-it-works.md", "piplockhook: waiting for shared lock on", "test_the_demonstration_shows_pip_waiting"),
     ("docs/index.md", "piplockhook status", "test_installing_it_locks_pip"),
     ("docs/index.md", "sleep 10 &", "test_the_demonstration_shows_pip_waiting"),
     ("docs/index.md", "PIPLOCKHOOK=0 pip install x", "test_getting_started_switches"),
@@ -139,6 +140,13 @@ def test_the_demonstration_shows_pip_waiting(venv, page):
     for line in block("README.md", "piplockhook: acquired shared lock after waiting").splitlines():
         if line != "...":
             assert any(re.fullmatch(loosen(line, venv.path), out) for out in output), (line, output)
+    # how-it-works.md shows the same two lines (its holder an uninstalling pip).
+    waiting, acquired = block("docs/how-it-works.md", "piplockhook: waiting for shared lock on").splitlines()
+    assert re.fullmatch(
+        r"piplockhook: waiting for shared lock on (\S+) \(\1/\.lock\), held by pid \d+ \(exclusive, running \d+s\): .*",
+        waiting,
+    )
+    assert re.fullmatch(r"piplockhook: acquired shared lock after waiting \d+\.\ds", acquired)
 
 
 @pytest.mark.slow
@@ -155,9 +163,15 @@ def test_status_sample_is_what_status_prints(venv):
 
 @pytest.mark.slow
 @main_run_only
-def test_installing_it_locks_pip(make_venv):
+def test_installing_it_locks_pip(make_venv, wheelhouse, tmp_path):
     fresh = make_venv(hook=False)
-    install = run_in(fresh, block("docs/index.md", "python -m pip install piplockhook"))
+    # The wheel line, where `python -m build` left the wheel (dist/); the
+    # checkout line is README's first step, which CI runs as written.
+    (line,) = [x for x in block("docs/index.md", "dist/piplockhook-*.whl").splitlines() if "dist/" in x]
+    (tmp_path / "dist").mkdir()
+    (wheel,) = [name for name in os.listdir(wheelhouse) if name.startswith("piplockhook-")]
+    shutil.copy(os.path.join(wheelhouse, wheel), tmp_path / "dist")
+    install = run_in(fresh, line, cwd=str(tmp_path))
     assert install.returncode == 0, install.stderr
     status = run_in(fresh, block("docs/index.md", "piplockhook status"))
     assert "active: every pip run in this environment takes the lock" in status.stdout

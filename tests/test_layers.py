@@ -11,6 +11,7 @@ CLI but __main__. A new module must take its place in this table.
 """
 
 import ast
+import functools
 import os
 
 import pytest
@@ -43,7 +44,9 @@ ALLOWED = {
     "runner": {"envlock", "report"},
     "status": {"__init__", "holders", "locations", "settings"},
     "records": set(),
-    "verify": {"envlock", "filelock", "records", "report", "status"},
+    "scopes": set(),
+    "findings": set(),
+    "verify": {"envlock", "filelock", "findings", "records", "report", "scopes", "status"},
     "cli": {
         "__init__",
         "envlock",
@@ -60,7 +63,7 @@ ALLOWED = {
 # Imported only under `if TYPE_CHECKING:` (never at run time).
 TYPES_ONLY = {"envlock": {"locations", "settings"}}
 LOCK = {"procinfo", "filelock", "_posix", "_windows", "holders", "nesting", "envlock"}
-COMMAND_LINE = {"cli", "status", "runner", "fscheck", "records", "verify", "__main__"}
+COMMAND_LINE = {"cli", "status", "runner", "fscheck", "records", "scopes", "findings", "verify", "__main__"}
 # What a venv's pip process imports of ours (uvlock only outside venvs): each
 # module costs it ~0.3-0.6 M instructions (benchmarks/pip_overhead.py).
 PIP_PROCESS = {
@@ -90,6 +93,7 @@ def _is_type_checking(node):
     return isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING"
 
 
+@functools.cache
 def imports_of(module, types_only=False):
     """The modules of ours that `module` imports anywhere in its body, at run
     time (or, with `types_only`, inside its `if TYPE_CHECKING:` blocks only)."""

@@ -43,7 +43,8 @@ examples:
   piplockhook status --json | python -c "import json,sys; print(json.load(sys.stdin)['active'])"
 
 --json keys: version, python, site_packages, installed, default ("on"/"off"),
-active, reasons (why not active), environment, lock_path, lock_file_exists,
+active, reasons (why not active), locked and unlocked_reason (can a pip here
+have the lock at all, and why not), environment, lock_path, lock_file_exists,
 lock_note, holders (pid, mode, command, running_for), holders_known, leftovers,
 and locks: every file a pip run here locks (path, kind "piplockhook" or "uv",
 for, exists, note, holders); uv's own lock is there where this Python is not
@@ -56,7 +57,12 @@ example:
 DISABLE_EPILOG = """\
 example:
   piplockhook disable     # pip runs lock only with PIPLOCKHOOK=1
-  PIPLOCKHOOK=1 pip install -r requirements.txt"""
+  PIPLOCKHOOK=1 pip install -r requirements.txt
+
+The default lives and dies with the package: its marker (piplockhook.disabled
+beside piplockhook.pth) is listed in piplockhook's RECORD, so `pip uninstall
+piplockhook` removes it and a new install is on. An upgrade uninstalls the old
+version first: run `piplockhook disable` again after one."""
 
 CHECK_EPILOG = """\
 example:

@@ -37,6 +37,7 @@ COMMAND_LOCKS = {
     "show": READ,
     "check": READ,
     "inspect": READ,
+    "search": READ,  # marks the versions installed here (the index side is gone from PyPI)
     "download": NO_LOCK,
     "wheel": NO_LOCK,
     "hash": NO_LOCK,

@@ -17,16 +17,19 @@ import os
 import shlex
 import stat
 import sys
-import sysconfig
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from piplockhook.envlock import EnvironmentLock, LockError, LockTimeout
 from piplockhook.filelock import SHARED
+from piplockhook.findings import Problem, Result
 from piplockhook.records import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
 from piplockhook.report import error_line, write
+from piplockhook.scopes import Scope, environment_scope, path_scope, target_scope
 from piplockhook.status import leftovers
+
+__all__ = ["Problem", "Result", "Scope", "check", "environment_scope", "path_scope", "run", "target_scope"]
 
 CHUNK = 1 << 20  # read size while hashing: large enough that hashlib releases the GIL
 # Installers whose files stay as RECORD lists them, so that pip can repair them.
@@ -34,107 +37,6 @@ CHUNK = 1 << 20  # read size while hashing: large enough that hashlib releases t
 # prefixes): their sizes and hashes say nothing about races, and pip is not
 # the tool to reinstall them.
 PIP_INSTALLERS = ("pip", "uv")
-
-
-class Scope:
-    """Directories of distributions checked together (one ``.dist-info`` per
-    project across them), and how pip reinstalls into them."""
-
-    def __init__(self, directories: Sequence[str], pip_install: str, search_path: Sequence[str] = ()) -> None:
-        self.directories = list(dict.fromkeys(directories))
-        self.pip_install = pip_install  # "<python> -m pip install [--target DIR --upgrade]"
-        self.search_path = [*self.directories, *search_path]  # where entry-point modules may live
-        self.is_environment = bool(search_path)
-
-
-def environment_directories() -> list[str]:
-    """Where pip installs distributions for this interpreter (purelib, platlib)."""
-    paths = sysconfig.get_paths()
-    return list(dict.fromkeys(os.path.realpath(paths[k]) for k in ("purelib", "platlib") if os.path.isdir(paths[k])))
-
-
-def environment_scope(directories: Sequence[str] | None = None) -> Scope:
-    """This interpreter's site-packages: repaired with its own pip; entry
-    points may name modules anywhere on its sys.path (editable installs)."""
-    found = environment_directories() if directories is None else directories
-    return Scope(found, f"{shlex.quote(sys.executable)} -m pip install", [p for p in sys.path if p])
-
-
-def target_scope(directory: str) -> Scope:
-    """A directory that `pip install --target DIR` fills."""
-    return Scope(
-        [directory], f"{shlex.quote(sys.executable)} -m pip install --target {shlex.quote(directory)} --upgrade"
-    )
-
-
-def path_scope(directory: str) -> Scope:
-    """``--path DIR``: this environment's own site-packages, or a directory
-    repaired as pip's --target fills one."""
-    if os.path.realpath(directory) in environment_directories():
-        return environment_scope([directory])
-    return target_scope(directory)
-
-
-class Problem:
-    """One thing that is wrong, and the command that repairs it."""
-
-    def __init__(
-        self, kind: str, distribution: str, path: str, detail: str, repair: str, files: Sequence[str] = ()
-    ) -> None:
-        self.kind = kind  # duplicate, no-metadata, no-record, half-written, bad-record, missing, size, hash, entry-point, leftover
-        self.distribution = distribution  # "name version", or the leftover's name
-        self.path = path
-        self.detail = detail
-        self.repair = repair
-        self.files = list(files)
-
-    def line(self) -> str:
-        return f"{self.distribution}: {self.detail}; repair: {self.repair}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "distribution": self.distribution,
-            "path": self.path,
-            "detail": self.detail,
-            "repair": self.repair,
-            "files": self.files,
-        }
-
-
-class Result:
-    def __init__(self, directories: list[str], quick: bool) -> None:
-        self.directories = directories
-        self.quick = quick
-        self.problems: list[Problem] = []
-        self.distributions = 0
-        self.files = 0
-        self.bytes = 0
-        self.seconds = 0.0
-
-    def summary(self) -> str:
-        how = "sizes only (--quick)" if self.quick else "sizes and sha256"
-        checked = f"{self.files} files, {self.bytes / 1e6:.1f} MB, {how}, {self.seconds:.1f}s"
-        if not self.problems:
-            return f"piplockhook verify: no problems in {self.distributions} distributions ({checked})"
-        broken = len({p.distribution for p in self.problems if p.kind != "leftover"})
-        count = f"{len(self.problems)} problem" + ("s" if len(self.problems) > 1 else "")
-        return (
-            f"piplockhook verify: {count}, {broken} of {self.distributions} distributions damaged "
-            f"({checked}); run the repairs in this order, while no pip runs"
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "directories": self.directories,
-            "quick": self.quick,
-            "distributions": self.distributions,
-            "files": self.files,
-            "bytes": self.bytes,
-            "seconds": round(self.seconds, 3),
-            "problems": [p.as_dict() for p in self.problems],
-            "summary": self.summary(),
-        }
 
 
 class Progress:

@@ -1,0 +1,68 @@
+"""What ``piplockhook verify`` finds: one Problem per thing wrong, and the Result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class Problem:
+    """One thing that is wrong, and the command that repairs it."""
+
+    def __init__(
+        self, kind: str, distribution: str, path: str, detail: str, repair: str, files: Sequence[str] = ()
+    ) -> None:
+        self.kind = kind  # duplicate, no-metadata, no-record, half-written, bad-record, missing, size, hash, entry-point, leftover
+        self.distribution = distribution  # "name version", or the leftover's name
+        self.path = path
+        self.detail = detail
+        self.repair = repair
+        self.files = list(files)
+
+    def line(self) -> str:
+        return f"{self.distribution}: {self.detail}; repair: {self.repair}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "distribution": self.distribution,
+            "path": self.path,
+            "detail": self.detail,
+            "repair": self.repair,
+            "files": self.files,
+        }
+
+
+class Result:
+    def __init__(self, directories: list[str], quick: bool) -> None:
+        self.directories = directories
+        self.quick = quick
+        self.problems: list[Problem] = []
+        self.distributions = 0
+        self.files = 0
+        self.bytes = 0
+        self.seconds = 0.0
+
+    def summary(self) -> str:
+        how = "sizes only (--quick)" if self.quick else "sizes and sha256"
+        checked = f"{self.files} files, {self.bytes / 1e6:.1f} MB, {how}, {self.seconds:.1f}s"
+        if not self.problems:
+            return f"piplockhook verify: no problems in {self.distributions} distributions ({checked})"
+        broken = len({p.distribution for p in self.problems if p.kind != "leftover"})
+        count = f"{len(self.problems)} problem" + ("s" if len(self.problems) > 1 else "")
+        return (
+            f"piplockhook verify: {count}, {broken} of {self.distributions} distributions damaged "
+            f"({checked}); run the repairs in this order, while no pip runs"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "directories": self.directories,
+            "quick": self.quick,
+            "distributions": self.distributions,
+            "files": self.files,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "problems": [p.as_dict() for p in self.problems],
+            "summary": self.summary(),
+        }
