@@ -158,7 +158,7 @@ def test_status_shows_a_live_holder_and_hides_a_dead_one(venv, holder):
     info = json.loads(cli(venv, "status", "--json", check=True).stdout)
     assert [(x["pid"], x["mode"]) for x in info["holders"]] == [(h.proc.pid, "shared")]
     assert "lockholder.py" in info["holders"][0]["command"]
-    assert f"pid {h.proc.pid} (shared)" in cli(venv, "status").stdout
+    assert f"pid {h.proc.pid} (shared, running " in cli(venv, "status").stdout
     h.proc.kill()  # SIGKILL: the kernel drops its lock, status must not show it
     h.proc.wait(timeout=10)
     info = json.loads(cli(venv, "status", "--json", check=True).stdout)

@@ -3,6 +3,7 @@ the code really prints, so that none can rot. CLAIMS says which test covers
 which sample; a new sample no test claims fails test_every_sample_is_claimed.
 """
 
+import glob
 import os
 import pkgutil
 import re
@@ -319,15 +320,17 @@ def workdir_for_samples(folder):
 @pytest.mark.slow
 @main_run_only
 @pytest.mark.parametrize("page", ["README.md", "docs/cli.md", "docs/recipes.md"])
-def test_command_lines_run(make_venv, tmp_path, page):
+def test_command_lines_run(make_venv, wheelhouse, tmp_path, page):
     """Every command line of the page, as written; the placeholder absolute
     paths (/shared, /nfs) are moved under a temporary directory, where the
     venv that `piplockhook check` is shown checking exists, and /shared not."""
     venv = make_venv()
     os.makedirs(tmp_path / "nfs" / "venv")
     work = str(tmp_path / "work")
-    os.makedirs(work)
+    os.makedirs(os.path.join(work, "dist"))
     workdir_for_samples(work)
+    for wheel in glob.glob(os.path.join(wheelhouse, "piplockhook-*.whl")):  # as `python -m build` leaves it
+        shutil.copy(wheel, os.path.join(work, "dist"))
     log = str(tmp_path / "probe.log")
     lines = [re.sub(r"\s+#\s.*$", "", line).strip() for line in command_lines(page)]
     assert lines

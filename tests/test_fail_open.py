@@ -17,11 +17,11 @@ FAULT_PTH = "import os; exec(os.environ['PLH_FAULT']) if os.environ.get('PLH_FAU
 RAISE = "def broken(*args, **kwargs):\n    raise RuntimeError('injected fault')\n"
 
 FAULTS = {
-    "reading the configuration": "import piplockhook.settings as m\nm.read = broken",
-    "finding the lock file": "import piplockhook.locations as m\nm.location_for_options = broken",
+    "reading the configuration": "import piplockhook.pipwrappers as m\nm.read = broken",
+    "finding the lock file": "import piplockhook.pipcommand as m\nm.location_for_options = broken",
     "taking the lock": "import piplockhook.envlock as m\nm.EnvironmentLock.acquire = broken",
     "releasing the lock": "import piplockhook.envlock as m\nm.EnvironmentLock.close = broken",
-    "re-reading what is installed": "import piplockhook.workingset as m\nm.refresh_working_sets = broken",
+    "re-reading what is installed": "import piplockhook.pipcommand as m\nm.refresh_working_sets = broken",
 }
 
 

@@ -1,10 +1,10 @@
 """The import rules of src/piplockhook, read from the source (AST).
 
-Bottom to top: the lock (procinfo, filelock with _posix/_windows, holders,
+Bottom to top: the lock (filelock with _posix/_windows, holders,
 nesting, envlock) knows nothing of pip and reads no setting (envlock names
 the Settings and LockLocation types only for the type checker); settings and
 locations say what the environment asks for; the pip side (_gate,
-pipwrappers, pipcommand, importhooks, workingset, policy) uses all of them;
+pipwrappers, pipcommand, importhooks, policy) uses all of them;
 the command line (cli, status, runner, fscheck, verify, records) reads
 settings, locations and the lock, never the pip side; nothing imports the
 CLI but __main__. A new module must take its place in this table.
@@ -25,20 +25,18 @@ ALLOWED = {
     "process": set(),
     "settings": set(),
     "uvlock": set(),
-    "procinfo": set(),
     "_posix": set(),
     "_windows": set(),
     "filelock": {"_posix", "_windows"},
-    "holders": {"procinfo"},
+    "holders": set(),
     "report": {"process"},
-    "nesting": {"filelock", "process", "procinfo"},
+    "nesting": {"filelock", "holders", "process"},
     "envlock": {"filelock", "holders", "nesting", "report"},
     "locations": {"filelock", "uvlock"},
     "policy": {"filelock"},
-    "workingset": {"report"},
     "importhooks": {"report", "settings"},
-    "pipcommand": {"envlock", "filelock", "locations", "policy", "process", "report", "settings", "workingset"},
-    "pipwrappers": {"filelock", "importhooks", "pipcommand", "policy", "report", "settings", "workingset"},
+    "pipcommand": {"envlock", "filelock", "locations", "policy", "process", "report", "settings"},
+    "pipwrappers": {"filelock", "importhooks", "pipcommand", "policy", "report", "settings"},
     "_gate": {"pipwrappers", "process", "settings"},
     "fscheck": {"filelock"},
     "runner": {"envlock", "report"},
@@ -62,7 +60,7 @@ ALLOWED = {
 }
 # Imported only under `if TYPE_CHECKING:` (never at run time).
 TYPES_ONLY = {"envlock": {"locations", "settings"}}
-LOCK = {"procinfo", "filelock", "_posix", "_windows", "holders", "nesting", "envlock"}
+LOCK = {"filelock", "_posix", "_windows", "holders", "nesting", "envlock"}
 COMMAND_LINE = {"cli", "status", "runner", "fscheck", "records", "scopes", "findings", "verify", "__main__"}
 # What a venv's pip process imports of ours (uvlock only outside venvs): each
 # module costs it ~0.3-0.6 M instructions (benchmarks/pip_overhead.py).
@@ -74,7 +72,6 @@ PIP_PROCESS = {
     "pipwrappers",
     "pipcommand",
     "importhooks",
-    "workingset",
     "policy",
     "envlock",
     "filelock",
@@ -82,7 +79,6 @@ PIP_PROCESS = {
     "_windows",
     "nesting",
     "holders",
-    "procinfo",
     "report",
     "locations",
     "uvlock",
@@ -162,7 +158,7 @@ def test_the_lock_knows_nothing_of_pip_or_of_the_settings():
 
 def test_the_command_line_never_reaches_the_pip_side():
     graph = {module: imports_of(module) for module in modules()}
-    pip_only = {"_gate", "pipwrappers", "pipcommand", "importhooks", "workingset", "policy"}
+    pip_only = {"_gate", "pipwrappers", "pipcommand", "importhooks", "policy"}
     for module in COMMAND_LINE:
         assert not (_reach(module, graph) & pip_only), module
     assert [m for m in modules() if "cli" in graph[m]] == ["__main__"]

@@ -151,7 +151,10 @@ def test_run_and_status_name_uv_s_lock_and_its_holder(interpreter, temp, tmp_pat
         for path in (interpreter.lock_path, uv_file):
             assert [(h["pid"], h["mode"]) for h in locks[path]["holders"]] == [(run.proc.pid, "exclusive")]
         text = interpreter.run([interpreter.python, "-m", "piplockhook", "status"], env=env).stdout
-        assert f"uv's lock for {interpreter.python}: {uv_file}\nheld by:\n  pid {run.proc.pid} (exclusive)" in text
+        assert (
+            f"uv's lock for {interpreter.python}: {uv_file}\nheld by:\n  pid {run.proc.pid} (exclusive, running "
+            in text
+        )
         go.write_text("")
         assert run.finish()[0] == 0
     finally:

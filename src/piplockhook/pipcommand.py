@@ -6,12 +6,21 @@ is installed now is looked at again. ``held_outside_command`` holds a lock
 where pip's own error handling is not around us (pkg_resources' import,
 pip's whole entry point in the fallback). ``Hook`` is the pip hook's record
 in this process (``ProcessState.hook``).
+
+And pkg_resources' view of the installed distributions: it builds its master
+working set while its module body runs (``_initialize_master_working_set``):
+pip's vendored copy (the backend of older pips, imported at startup) and a
+top-level ``pkg_resources`` (legacy ``load_entry_point`` scripts).
+pipwrappers runs that body under at least the shared lock; here it is rebuilt
+once a command holds its lock (one module with the command: each module costs
+every pip process an import).
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable
 
@@ -22,7 +31,6 @@ from piplockhook.locations import location_for_options
 from piplockhook.process import current
 from piplockhook.report import Reporter, cancelled_line, error_line
 from piplockhook.settings import Settings
-from piplockhook.workingset import refresh_installed_view
 
 
 class Hook:
@@ -179,3 +187,39 @@ def recheck_installed(requirements: list[Any], use_user_site: bool, reporter: Re
             requirement.should_reinstall = installed
     except Exception as exc:
         reporter.warning(f"could not re-check installed distributions ({exc!r})")
+
+
+# -- pkg_resources' working set
+
+PKG_RESOURCES = ("pip._vendor.pkg_resources", "pkg_resources")
+
+
+def refresh_working_sets() -> None:
+    """Rebuild the working sets pip reads (no-op where none is imported)."""
+    for name in PKG_RESOURCES:
+        module = sys.modules.get(name)
+        working_set_type = getattr(module, "WorkingSet", None)
+        if module is not None and working_set_type is not None:
+            module.working_set = working_set_type._build_master()  # type: ignore[attr-defined]
+
+
+def refresh_installed_view(reporter: Reporter) -> None:
+    # pip's pkg_resources backend reads the working set built at import time;
+    # once a lock is held it must see the environment as it is now.
+    try:
+        refresh_working_sets()
+    except Exception as exc:
+        reporter.warning(f"could not refresh pkg_resources' working set ({exc!r})")
+
+
+def pip_is_done_with_pkg_resources() -> bool:
+    """Will pip import pkg_resources no more in this process? (Then the import
+    hooks have nothing left to guard.) It has imported it already, or it uses
+    its importlib.metadata backend (pip 22+: Python 3.11+ by default)."""
+    if "pip._vendor.pkg_resources" in sys.modules:
+        return True
+    chooser = getattr(sys.modules.get("pip._internal.metadata"), "_should_use_importlib_metadata", None)
+    try:
+        return callable(chooser) and bool(chooser())
+    except Exception:  # a pip we do not know: keep guarding
+        return False

@@ -11,7 +11,7 @@ and pip's ``__pip-runner__.py``):
 * ``install_given_reqs``: where ``pip install`` starts changing files, it moves
   from the shared to the exclusive lock and re-checks what is installed now.
 * pkg_resources' module body (its working set) runs under at least the shared
-  lock (workingset.py).
+  lock, and is rebuilt once the command holds its lock (pipcommand.py).
 * Fallback: if an internal is missing (a pip we do not know), lock more, never
   less: the whole install exclusive, or pip's whole entry point exclusive.
 * Every wrapper fails open: an unexpected error of ours is one warning line,
@@ -36,16 +36,19 @@ from piplockhook import policy as _policy
 from piplockhook.filelock import EXCLUSIVE, SHARED
 from piplockhook.importhooks import ImportHooks, cannot_patch
 from piplockhook.pipcommand import (
+    PKG_RESOURCES,
     CommandRun,
+    close_quietly,
     fallback,
     held_outside_command,
     hook,
+    pip_is_done_with_pkg_resources,
     quiet_from_argv,
+    refresh_installed_view,
     unlocked_because,
 )
 from piplockhook.report import Reporter, error_line
 from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, read
-from piplockhook.workingset import PKG_RESOURCES, pip_is_done_with_pkg_resources, refresh_installed_view
 
 # What wrapt hands a wrapper: the wrapped callable, its arguments.
 Wrapped = Callable[..., Any]
@@ -183,7 +186,7 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
         finally:
             runs.remove(current)
     finally:
-        current.lock.close()
+        close_quietly(current.lock)
 
 
 def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
