@@ -43,12 +43,13 @@ from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any, Callable
 
-import wrapt
-
 from piplockhook import config as _config
 from piplockhook import policy as _policy
+from piplockhook._wrapt_import import import_wrapt
 from piplockhook.lock import EXCLUSIVE, SHARED, EnvironmentLock, LockError, LockTimeout
 from piplockhook.report import Reporter, cancelled_line, error_line
+
+wrapt = import_wrapt(lambda line: Reporter(_config.debug(os.environ)).note(line))
 
 # -- the import hooks
 
