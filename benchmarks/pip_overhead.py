@@ -53,15 +53,27 @@ WRAPT_ONLY_PTH = "plh-wrapt-only.pth"
 WRAPT_FIRST_PTH = "a-plh-plain-wrapt.pth"  # sorts before piplockhook.pth: wrapt is loaded when the hook starts
 WRAPT_ONLY = 'import sys;exec("import wrapt")if"pip"in sys.argv[0][-17:]or"-m"==sys.argv[0]else 0\n'
 WRAPT_NOTE = """
-From 2.2, `import wrapt` imports `asyncio` (its `wrapt.synchronization` does so
-at the top, and uses it only inside functions), which pip 26's `pip list` does
-not otherwise load. The hook imports wrapt with that one statement answered by
-a stand-in that loads asyncio on its first use (`piplockhook/_wrapt_import.py`,
-issue 22): the "wrapt only" control imports wrapt plainly, so from wrapt 2.2
-"hook ÷ wrapt only" is below 1, and "hook, plain wrapt" is the hook as it was
-before. piplockhook does not pin wrapt below 2.2: that would downgrade wrapt in
-environments that use it; a lazy import in wrapt's synchronization.py would
-remove the cost for every user of wrapt."""
+From 2.2, `import wrapt` imports `asyncio`: `wrapt/synchronization.py` does so
+at its top (wrapt's commit 7240ee1), and uses it only inside functions
+(`async_to_sync`, `sync_to_async`, `synchronized` on a coroutine function).
+pip 26's `pip list` does not otherwise load asyncio, so that one line was most
+of what the hook cost it ("before issue 22"). What the hook does since
+(`src/piplockhook/_wrapt_import.py`): while it imports wrapt, and only then,
+that one statement gets a stand-in module, which never enters `sys.modules`
+and, on its first attribute read, takes the real asyncio (loading it if no
+one has) and replaces itself in `wrapt.synchronization`. Any other `import
+asyncio` gets the real module; a wrapt without that line, or that touches
+asyncio while it is imported, works and costs as before; any failure falls
+back to a plain `import wrapt`. The "wrapt only" control imports wrapt
+plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. What remains is
+wrapt's own import (15 modules with its C extension) and ours. The one use that
+may load asyncio late is an `async_to_sync` wrapper's first call in a process
+without asyncio; inside pip >= 26.3's install phase, which blocks imports, code
+of others doing that must import asyncio first (pip's rule for every late
+import). piplockhook does not pin wrapt below 2.2: that would downgrade wrapt
+in environments that use it. The proper fix is in wrapt: `import asyncio`
+inside the functions of `synchronization.py` that use it; the stand-in then
+never meets its statement, and `_wrapt_import.py` can go."""
 HEADER = (
     "| Python | pip | wrapt | command | bare | wrapt only | hook | hook ÷ bare | hook ÷ wrapt only "
     "| hook ÷ bare (instructions) | hook ÷ wrapt only (instructions) | before issue 22: hook, plain wrapt ÷ bare "
