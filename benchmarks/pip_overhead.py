@@ -8,6 +8,9 @@ states, made by renaming files in site-packages between runs:
   wrapt only  a .pth that imports wrapt when pip starts, and nothing else:
               what any wrapt-based hook pays before doing anything
   hook        piplockhook.pth, as the wheel installs it
+  hook, plain wrapt   (counted, not timed) the hook after a .pth that imports
+              wrapt first, plainly: the hook as it was before issue 22, when
+              `import wrapt` loaded asyncio with wrapt >= 2.2
 
 Commands: `pip list`, `pip install <already satisfied>`, `pip install <local
 wheel>` (uninstalled, untimed, before each run). Prints wall-clock medians and
@@ -15,19 +18,28 @@ the medians of the per-round ratios hook ÷ bare and hook ÷ wrapt only (ours),
 and, where valgrind exists, the same ratios in instructions (callgrind,
 PYTHONHASHSEED=0: the same totals on every run) for the two read commands.
 
+With `--wrapt V` (repeatable), a second table: for the newest pip given, one
+venv per wrapt version, the read commands in instructions only: bare, the hook
+with wrapt imported plainly (before issue 22), and the hook (after).
+
     python benchmarks/pip_overhead.py [--pairs 60] [--pip 23.2.1 --pip 26.3]
+        [--wrapt 1.17.3 --wrapt 2.5.2] [--sid 3.15]
+
+`--sid 3.15` measures Debian sid's python3.15 too, inside the root that
+`.ci/sid` builds, and adds its rows to the same tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-from _common import Switches, Venv, build_wheelhouse, instructions, make_venv
+from _common import ROOT, Switches, Venv, build_wheelhouse, instructions, make_venv
 
 CASES = {
     "pip list": (["list"], None),
@@ -36,21 +48,42 @@ CASES = {
 }
 COUNTED = ("pip list", "pip install <already satisfied>")  # callgrind runs ~50x slower: the short ones
 STATES = ("bare", "wrapt only", "hook")
+BEFORE = "hook, plain wrapt"  # counted only
 WRAPT_ONLY_PTH = "plh-wrapt-only.pth"
+WRAPT_FIRST_PTH = "a-plh-plain-wrapt.pth"  # sorts before piplockhook.pth: wrapt is loaded when the hook starts
 WRAPT_ONLY = 'import sys;exec("import wrapt")if"pip"in sys.argv[0][-17:]or"-m"==sys.argv[0]else 0\n'
 WRAPT_NOTE = """
-Most of what the hook adds to pip 26's `pip list` is wrapt itself: from 2.2,
-`import wrapt` imports `asyncio` (its `wrapt.synchronization` module does so at
-the top, though it uses it only inside functions), which pip 26's `pip list`
-does not otherwise load; pip 23's does, so there the wrapt-only control costs
-little. wrapt 2.0/2.1 and 1.x do not import asyncio. piplockhook does not pin
-wrapt below 2.2: that would downgrade wrapt in environments that use it; an
-import moved into wrapt's functions upstream would remove the cost for every
-user of wrapt. Our own share is the "hook ÷ wrapt only" column."""
+From 2.2, `import wrapt` imports `asyncio`: `wrapt/synchronization.py` does so
+at its top (wrapt's commit 7240ee1), and uses it only inside functions
+(`async_to_sync`, `sync_to_async`, `synchronized` on a coroutine function).
+pip 26's `pip list` does not otherwise load asyncio, so that one line was most
+of what the hook cost it ("before issue 22"). What the hook does since
+(`src/piplockhook/_wrapt_import.py`): while it imports wrapt, and only then,
+that one statement gets a stand-in module, which never enters `sys.modules`
+and, on its first attribute read, takes the real asyncio (loading it if no
+one has) and replaces itself in `wrapt.synchronization`. Any other `import
+asyncio` gets the real module; a wrapt without that line, or that touches
+asyncio while it is imported, works and costs as before; any failure falls
+back to a plain `import wrapt`. The "wrapt only" control imports wrapt
+plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. What remains is
+wrapt's own import (15 modules with its C extension) and ours. The one use that
+may load asyncio late is an `async_to_sync` wrapper's first call in a process
+without asyncio; inside pip >= 26.3's install phase, which blocks imports, code
+of others doing that must import asyncio first (pip's rule for every late
+import). piplockhook does not pin wrapt below 2.2: that would downgrade wrapt
+in environments that use it. The proper fix is in wrapt: `import asyncio`
+inside the functions of `synchronization.py` that use it; the stand-in then
+never meets its statement, and `_wrapt_import.py` can go."""
 HEADER = (
-    "| pip | command | bare | wrapt only | hook | hook ÷ bare | hook ÷ wrapt only (ours) "
-    "| hook ÷ bare (instructions) | hook ÷ wrapt only (instructions) |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| Python | pip | wrapt | command | bare | wrapt only | hook | hook ÷ bare | hook ÷ wrapt only "
+    "| hook ÷ bare (instructions) | hook ÷ wrapt only (instructions) | before issue 22: hook, plain wrapt ÷ bare "
+    "(instructions) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+)
+WRAPT_HEADER = (
+    "| Python | pip | wrapt | `import wrapt` imports asyncio | command | bare (instructions) "
+    "| hook, plain wrapt ÷ bare (before) | hook ÷ bare (after) |",
+    "|---|---|---|---|---|---|---|---|",
 )
 
 
@@ -58,11 +91,12 @@ class Site(Switches):
     """Puts site-packages in one of STATES."""
 
     def __init__(self, site: str) -> None:
-        super().__init__(site, {WRAPT_ONLY_PTH: WRAPT_ONLY})
+        super().__init__(site, {WRAPT_ONLY_PTH: WRAPT_ONLY, WRAPT_FIRST_PTH: WRAPT_ONLY})
 
     def set(self, state: str) -> None:
         self.want(WRAPT_ONLY_PTH, state == "wrapt only")
-        self.want("piplockhook.pth", state == "hook")
+        self.want(WRAPT_FIRST_PTH, state == BEFORE)
+        self.want("piplockhook.pth", state in ("hook", BEFORE))
 
 
 def ratio(times: dict[str, list[float]], a: str, b: str) -> str:
@@ -70,15 +104,44 @@ def ratio(times: dict[str, list[float]], a: str, b: str) -> str:
 
 
 def counted(counts: dict[str, int | None], a: str, b: str) -> str:
-    x, y = counts[a], counts[b]
+    x, y = counts.get(a), counts.get(b)
     return f"{x / y:.4f}" if x and y else "–"
 
 
-def measure(venv: Venv, pip_version: str, pairs: int, count: bool = True) -> list[str]:
+def label(venv: Venv) -> tuple[str, str, str]:
+    """Python, pip and wrapt versions of `venv`."""
+    probe = "import sys, pip, wrapt; print('%d.%d.%d' % sys.version_info[:3], pip.__version__, wrapt.__version__)"
+    python, pip, wrapt = venv.run([venv.python, "-c", probe]).stdout.split()
+    return python, pip, wrapt
+
+
+def imports_asyncio(venv: Venv) -> bool:
+    probe = "import sys, wrapt; print('asyncio' in sys.modules)"
+    return venv.run([venv.python, "-c", probe]).stdout.strip() == "True"
+
+
+def count_states(venv: Venv, name: str, states: tuple[str, ...]) -> dict[str, int | None]:
+    command, before = CASES[name]
+    env = venv.env()
+    env.pop("PYTHONUNBUFFERED", None)
+    pip = os.path.join(venv.bin, "pip")
+    site = Site(venv.site_packages)
+    counts: dict[str, int | None] = {}
+    for state in states:
+        site.set(state)
+        if before:
+            subprocess.run([pip, *before], env=env, capture_output=True, check=True)
+        counts[state] = instructions([pip, *command], env)
+    site.set("hook")
+    return counts
+
+
+def measure(venv: Venv, pairs: int, count: bool = True) -> list[str]:
     env = venv.env()
     env.pop("PYTHONUNBUFFERED", None)  # the tests read lines as they come; a user's pip is buffered
     pip = os.path.join(venv.bin, "pip")
     site = Site(venv.site_packages)
+    python, pip_version, wrapt_version = label(venv)
     rows = []
     for name, (command, before) in CASES.items():
         times: dict[str, list[float]] = {s: [] for s in STATES}
@@ -91,19 +154,60 @@ def measure(venv: Venv, pip_version: str, pairs: int, count: bool = True) -> lis
                 subprocess.run([pip, *command], env=env, capture_output=True, check=True)
                 if i >= 2:  # warm-up
                     times[state].append((time.perf_counter() - start) * 1000)
-        counts: dict[str, int | None] = {}
-        for state in STATES:
-            site.set(state)
-            counts[state] = instructions([pip, *command], env) if count and name in COUNTED else None
         site.set("hook")
+        counts = count_states(venv, name, (*STATES, BEFORE)) if count and name in COUNTED else {}
 
         ms = {s: f"{statistics.median(times[s]):.1f} ms" for s in STATES}
         rows.append(
-            f"| {pip_version} | `{name}` | {ms['bare']} | {ms['wrapt only']} | {ms['hook']} "
-            f"| {ratio(times, 'hook', 'bare')} | {ratio(times, 'hook', 'wrapt only')} "
-            f"| {counted(counts, 'hook', 'bare')} | {counted(counts, 'hook', 'wrapt only')} |"
+            f"| {python} | {pip_version} | {wrapt_version} | `{name}` | {ms['bare']} | {ms['wrapt only']} "
+            f"| {ms['hook']} | {ratio(times, 'hook', 'bare')} | {ratio(times, 'hook', 'wrapt only')} "
+            f"| {counted(counts, 'hook', 'bare')} | {counted(counts, 'hook', 'wrapt only')} "
+            f"| {counted(counts, BEFORE, 'bare')} |"
         )
     return rows
+
+
+def measure_wrapt(venv: Venv) -> list[str]:
+    """The read commands in instructions: bare, before and after issue 22."""
+    python, pip_version, wrapt_version = label(venv)
+    asyncio = "yes" if imports_asyncio(venv) else "no"
+    rows = []
+    for name in COUNTED:
+        counts = count_states(venv, name, ("bare", BEFORE, "hook"))
+        bare = f"{counts['bare'] / 1e6:.1f} M" if counts["bare"] else "–"
+        rows.append(
+            f"| {python} | {pip_version} | {wrapt_version} | {asyncio} | `{name}` | {bare} "
+            f"| {counted(counts, BEFORE, 'bare')} | {counted(counts, 'hook', 'bare')} |"
+        )
+    return rows
+
+
+def venv_for(house: str, pip_version: str, wrapt_version: str = "") -> Venv:
+    venv = make_venv(house, hook=False)
+    venv.run([venv.python, "-m", "pip", "install", f"pip=={pip_version}"])
+    venv.run([venv.python, "-m", "pip", "install", "piplockhook"])
+    if wrapt_version:
+        venv.run([venv.python, "-m", "pip", "install", f"wrapt=={wrapt_version}"])
+    return venv
+
+
+def download(house: str, spec: str, binary: bool = True) -> bool:
+    only = ["--only-binary=:all:"] if binary else []
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", *only, "-d", house, spec], capture_output=True
+    )
+    return result.returncode == 0
+
+
+def sid_rows(version: str, argv: list[str]) -> list[str]:
+    """The rows for Debian sid's python<version>, measured inside .ci/sid's root."""
+    script = (
+        'set -eu; v=$1; shift; r=/tmp/plh-bench-runner-$v; rm -rf "$r"; python$v -m venv "$r"; '
+        '"$r/bin/python" -m pip install -q hatchling; exec "$r/bin/python" benchmarks/pip_overhead.py "$@"'
+    )
+    command = [os.path.join(ROOT, ".ci", "sid"), "run", "/bin/sh", "-c", script, "sid-bench", version, *argv]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| Python")]
 
 
 def main() -> None:
@@ -111,24 +215,43 @@ def main() -> None:
     parser.add_argument("--no-instructions", action="store_true", help="skip the callgrind counts (quick runs)")
     parser.add_argument("--pairs", type=int, default=60, help="rounds of interleaved runs (default 60)")
     parser.add_argument("--pip", action="append", default=[], help="pip versions (default: 23.2.1 and 26.3)")
+    parser.add_argument("--wrapt", action="append", default=[], help="wrapt versions for the per-wrapt table")
+    parser.add_argument("--sid", action="append", default=[], metavar="X.Y", help="Debian sid's pythonX.Y via .ci/sid")
+    parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     pips = args.pip or ["23.2.1", "26.3"]
     house = build_wheelhouse()
     for version in pips:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", house, f"pip=={version}"],
-                       check=True, capture_output=True)  # fmt: skip
-    python = "%d.%d.%d" % sys.version_info[:3]
-    print(f"# P2 uncontended pip, {args.pairs} interleaved rounds; {os.cpu_count()} cores, CPython {python}")
-    rows, venvs = [], []
+        if not download(house, f"pip=={version}", binary=False):
+            sys.exit(f"cannot download pip {version}")
+    wrapts = [v for v in args.wrapt if download(house, f"wrapt=={v}")]  # a wrapt without a wheel here: no row
+    rows = []
     for version in pips:
-        venvs.append(make_venv(house, hook=False))
-        venvs[-1].run([venvs[-1].python, "-m", "pip", "install", f"pip=={version}"])
-        venvs[-1].run([venvs[-1].python, "-m", "pip", "install", "piplockhook"])
-        rows += measure(venvs[-1], version, args.pairs, not args.no_instructions)
+        try:
+            rows += measure(venv_for(house, version), args.pairs, not args.no_instructions)
+        except subprocess.CalledProcessError as exc:  # a pip that does not run on this Python
+            python = "%d.%d.%d" % sys.version_info[:3]
+            rows.append(f"| {python} | {version} | – | pip does not run here: `{' '.join(exc.cmd[-3:])}` failed |")
+    wrapt_rows = []
+    if shutil.which("valgrind") and not args.no_instructions:
+        for version in wrapts:
+            wrapt_rows += measure_wrapt(venv_for(house, pips[-1], version))
+    if args.rows_only:
+        print("\n".join(rows + ["| wrapt " + row for row in wrapt_rows]))
+        return
+    inner = ["--pairs", str(args.pairs), *(f"--pip={v}" for v in pips), *(f"--wrapt={v}" for v in args.wrapt)]
+    inner += ["--no-instructions"] if args.no_instructions else []
+    for version in args.sid:
+        for row in sid_rows(version, [*inner, "--rows-only"]):
+            if row.startswith("| wrapt | "):
+                wrapt_rows.append(row[len("| wrapt ") :])
+            else:
+                rows.append(row)
+    print(f"# P2 uncontended pip, {args.pairs} interleaved rounds; {os.cpu_count()} cores")
     print("\n".join(HEADER + tuple(rows)))
-    probe = "import wrapt, sys; print(wrapt.__version__, 'asyncio' in sys.modules)"
-    version, asyncio = venvs[-1].run([venvs[-1].python, "-c", probe]).stdout.split()
-    print(f"\n`import wrapt` ({version}) imports asyncio: {'yes' if asyncio == 'True' else 'no'}.")
+    if wrapt_rows:
+        print(f"\nPer wrapt version, pip {pips[-1]}, in instructions (callgrind, PYTHONHASHSEED=0):\n")
+        print("\n".join(WRAPT_HEADER + tuple(wrapt_rows)))
     print(WRAPT_NOTE)
 
 

@@ -36,7 +36,7 @@ BENCHMARKS = [
     (
         "P2 — uncontended pip",
         "pip_overhead.py",
-        ["--pairs", "20"],
+        ["--pairs", "20", *(a for v in ("1.17.3", "2.1.2", "2.2.0", "2.5.2") for a in ("--wrapt", v)), "--sid", "3.15"],
         ["--pairs", "1", "--pip", "26.3", "--no-instructions"],
     ),
     ("P3 — parallel installs", "parallel.py", ["--rounds", "5"], ["--rounds", "1"]),

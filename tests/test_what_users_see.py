@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 WAITING_LINE = re.compile(r"^piplockhook: waiting for ", re.M)
-ACQUIRED_LINE = re.compile(r"^piplockhook: acquired ", re.M)
+ACQUIRED_LINE = re.compile(r"^piplockhook: acquired \w+ lock after waiting ", re.M)  # not the debug line
 
 
 def has_open(pid, path):

@@ -16,10 +16,13 @@ from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any, Callable
 
-import wrapt
-
+from piplockhook._wrapt_import import import_wrapt
 from piplockhook.report import Reporter
 from piplockhook.settings import debug_wanted
+
+# The first `import wrapt` of a pip process: without the asyncio import wrapt
+# does not need (see _wrapt_import); pipwrappers takes this module from here.
+wrapt = import_wrapt(lambda line: Reporter(debug_wanted(os.environ)).note(line))
 
 
 def cannot_patch(what: str, exc: BaseException) -> None:

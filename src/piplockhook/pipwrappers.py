@@ -30,11 +30,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Callable
 
-import wrapt
-
 from piplockhook import policy as _policy
 from piplockhook.filelock import EXCLUSIVE, SHARED
-from piplockhook.importhooks import ImportHooks, cannot_patch
+from piplockhook.importhooks import ImportHooks, cannot_patch, wrapt
 from piplockhook.pipcommand import (
     PKG_RESOURCES,
     CommandRun,

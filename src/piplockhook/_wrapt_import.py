@@ -1,0 +1,177 @@
+"""Import wrapt without the ``import asyncio`` it does not need at import time.
+
+From wrapt 2.2 (its commit 7240ee1, "Add async support to synchronized
+decorator"), ``wrapt/synchronization.py`` starts with ``import asyncio``, and
+uses the module only inside functions: ``asyncio.run`` in ``async_to_sync``'s
+wrapper, ``asyncio.get_running_loop`` in ``sync_to_async``'s, and
+``asyncio.Lock()`` the first time a ``synchronized`` coroutine runs. asyncio
+costs a process ~197 M instructions (Python 3.11), which pip 26's ``pip list``
+does not otherwise load: ~9 % of that command (docs/performance.md, P2).
+wrapt's submodules are private, and ``import wrapt`` imports
+``.synchronization``, so that line runs for every user of wrapt.
+
+What ``import_wrapt`` does, once, while piplockhook's patches module loads:
+
+1. It replaces ``builtins.__import__`` for the duration of ``import wrapt``
+   only, with a function that answers one import statement differently: a
+   plain ``import asyncio`` (level 0, no from-list) executed by the module
+   ``wrapt.synchronization`` while asyncio is not loaded gets a stand-in, an
+   empty module object named asyncio. Every other import goes to the original
+   ``__import__`` unchanged. The original is put back when ``import wrapt``
+   returns or raises (and only if it is still ours: a hook that replaced it
+   meanwhile keeps its own).
+2. The stand-in never enters ``sys.modules``: any ``import asyncio`` anywhere
+   else, before or after, gets the real module, as it would without us. It
+   lives only in ``wrapt.synchronization``'s globals, as ``asyncio``.
+3. The first attribute read on the stand-in (``asyncio.run``, ``.Lock``, ...)
+   loads the real asyncio, puts it into ``wrapt.synchronization``'s globals in
+   place of the stand-in, and answers from it: wrapt's async features behave
+   as before, and from then on read the real module directly.
+
+When does the stand-in load asyncio? Never in piplockhook's own use: we call
+``wrap_function_wrapper`` and ``FunctionWrapper``, which never reach
+``wrapt.synchronization``. Only others' code that uses wrapt's async features
+does, and the stand-in first looks in ``sys.modules``: when asyncio is loaded
+already it takes that module, without any import. It is loaded whenever an
+event loop runs, and that covers ``synchronized`` on a coroutine function and
+``sync_to_async``: their wrappers touch asyncio (``asyncio.Lock()``,
+``get_running_loop()``) only while a coroutine runs inside a loop, whose
+starter imported asyncio. The one use that may import asyncio itself is the
+first call of an ``async_to_sync`` wrapper (``asyncio.run``) in a process
+that has not loaded asyncio yet. That import works anywhere but in pip >=
+26.3's install phase, where pip blocks every import (``BlockedImportError``)
+until it exits; wrapt's own top-level import would have loaded asyncio long
+before. That is the one difference this module leaves, and only for code of
+others that runs inside pip's install phase, decorated with ``async_to_sync``
+(wrapt >= 2.2), in a process without asyncio: pip's remedy for any late
+import applies (``pip._EAGER_IMPORTS.add("asyncio")`` before the install, or
+``import asyncio`` at the top of that code), and the stand-in then takes that
+module. Loading asyncio before pip's block ourselves, on every ``pip install``,
+would cost an "already satisfied" install 1.044x bare pip instead of 1.019x
+(pip 26.3, Python 3.11, callgrind): more than this module saves there.
+
+It degrades to today's behaviour: a wrapt without that line, or one that
+imports asyncio some other way (``from asyncio import ...``, another module),
+never meets the stand-in and costs what it costs; a wrapt that touches asyncio
+while it is imported resolves the stand-in at once (the cost, nothing else).
+Any failure of the mechanism itself -- an exception raised while wrapt is
+imported this way -- is one debug line (``PIPLOCKHOOK_DEBUG=1``, through the
+``note`` the caller passes) and a plain ``import wrapt`` after removing what
+the failed attempt left in ``sys.modules``; an error of that plain import is
+the error pip would see without this module.
+
+The proper fix is in wrapt: ``import asyncio`` inside the few functions of
+``wrapt/synchronization.py`` that use it (or a module ``__getattr__``), which
+would remove the cost for every user of wrapt; this module can go then, and
+already does nothing for such a wrapt.
+
+Standard library only: this runs inside every pip process before pip starts.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import sys
+import types
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable
+
+ASYNCIO = "asyncio"
+IMPORTER = "wrapt.synchronization"  # the one module whose `import asyncio` we answer
+_GLOBALS = "_piplockhook_importer_globals"  # the stand-in's only attribute of ours
+
+
+class LazyAsyncio(types.ModuleType):
+    """The stand-in for asyncio in wrapt.synchronization's globals: loads the
+    real module on the first attribute read and puts it in its place there."""
+
+    def __init__(self, importer_globals: dict[str, Any]) -> None:
+        super().__init__(ASYNCIO)
+        self.__dict__[_GLOBALS] = importer_globals
+
+    def __repr__(self) -> str:
+        return "<module 'asyncio' (not loaded yet: piplockhook's stand-in in wrapt.synchronization)>"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._piplockhook_resolve(), name)
+
+    def _piplockhook_resolve(self) -> types.ModuleType:
+        real = sys.modules.get(ASYNCIO)
+        if not isinstance(real, types.ModuleType) or isinstance(real, LazyAsyncio):
+            real = importlib.import_module(ASYNCIO)
+        importer_globals = self.__dict__[_GLOBALS]
+        if importer_globals.get(ASYNCIO) is self:
+            importer_globals[ASYNCIO] = real
+        return real
+
+
+def _stand_in_import(original: Callable[..., types.ModuleType]) -> Callable[..., types.ModuleType]:
+    def __import__(
+        name: str,
+        globals: Mapping[str, Any] | None = None,
+        locals: Mapping[str, Any] | None = None,
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> types.ModuleType:
+        if (
+            name == ASYNCIO
+            and not level
+            and not fromlist
+            and isinstance(globals, dict)
+            and globals.get("__name__") == IMPORTER
+            and ASYNCIO not in sys.modules
+        ):
+            return LazyAsyncio(globals)
+        return original(name, globals, locals, fromlist, level)
+
+    return __import__
+
+
+def _forget_wrapt() -> None:
+    """What a failed import left: wrapt's submodules that did run, with the stand-in."""
+    for name in [n for n, m in sys.modules.items() if (n == "wrapt" or n.startswith("wrapt.")) and m is not None]:
+        del sys.modules[name]
+
+
+def _quietly(note: Callable[[str], None] | None, line: str) -> None:
+    if note is not None:
+        try:
+            note(line)
+        except Exception:  # a debug line must never break pip
+            pass
+
+
+def import_wrapt(note: Callable[[str], None] | None = None) -> types.ModuleType:
+    """`import wrapt`, with wrapt.synchronization's `import asyncio` answered by
+    a stand-in that loads asyncio on first use (see the module's docstring).
+    `note(line)` receives the debug line when the trick had to be dropped."""
+    loaded = sys.modules.get("wrapt")
+    if loaded is not None:  # someone imported it before us: nothing to save
+        return loaded
+    original = builtins.__import__
+    replacement = _stand_in_import(original)
+    try:
+        builtins.__import__ = replacement
+        try:
+            module = importlib.import_module("wrapt")
+        finally:
+            if builtins.__import__ is replacement:
+                builtins.__import__ = original
+        return module
+    except Exception as exc:
+        if not (isinstance(exc, ImportError) and exc.name == "wrapt"):  # not installed: plain import says so
+            _quietly(note, f"importing wrapt without asyncio failed ({exc!r}); importing it plainly")
+        _forget_wrapt()
+    import wrapt
+
+    return wrapt
+
+
+def stand_in_of(module: types.ModuleType | None = None) -> LazyAsyncio | None:
+    """The stand-in still bound in wrapt.synchronization, or None (not used,
+    or resolved: asyncio is the real module there)."""
+    if module is None:
+        module = sys.modules.get(IMPORTER)
+    value = getattr(module, "__dict__", {}).get(ASYNCIO)
+    return value if isinstance(value, LazyAsyncio) else None
