@@ -81,6 +81,19 @@ def in_thread(function):
     return thread, result
 
 
+def waiting_line_while(lock, reporter, release):
+    """Take `lock` shared in a thread; once it says it waits, `release()` what
+    holds it; return the waiting line (bounded: 10 s for each step)."""
+    thread, _ = in_thread(lambda: lock.acquire(SHARED))
+    deadline = time.monotonic() + 10
+    while not reporter.said("waiting") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release()
+    thread.join(10)
+    (waiting,) = reporter.said("waiting")
+    return waiting
+
+
 @posix_only
 def test_two_locks_in_one_process_exclude_each_other(tmp_path):
     first, second = make(tmp_path), make(tmp_path, timeout=0.2)
@@ -151,13 +164,7 @@ def test_a_long_wait_names_the_holder_then_says_acquired(tmp_path):
     holder.acquire(EXCLUSIVE)
     forget_holds()
     waiter = make(tmp_path, reporter)
-    thread, _ = in_thread(lambda: waiter.acquire(SHARED))
-    deadline = time.monotonic() + 10
-    while not reporter.said("waiting") and time.monotonic() < deadline:
-        time.sleep(0.01)
-    holder.close()
-    thread.join(10)
-    (waiting,) = reporter.said("waiting")
+    waiting = waiting_line_while(waiter, reporter, holder.close)
     # The holder is this very process: /proc/locks lists it with our pid,
     # which holders_of leaves out, so the kernel names nobody else here.
     assert waiting[1] == SHARED and waiting[2].startswith("held by ")
@@ -173,13 +180,7 @@ def test_a_reader_behind_a_queued_writer_names_the_writer(tmp_path):
     turnstile.acquire(EXCLUSIVE)  # as a writer that waits for the lock holds it
     reporter = Recorder(patience=0.05)
     reader = make(tmp_path, reporter)
-    thread, _ = in_thread(lambda: reader.acquire(SHARED))
-    deadline = time.monotonic() + 10
-    while not reporter.said("waiting") and time.monotonic() < deadline:
-        time.sleep(0.01)
-    turnstile.close()
-    thread.join(10)
-    (waiting,) = reporter.said("waiting")
+    waiting = waiting_line_while(reader, reporter, turnstile.close)
     assert waiting[2].startswith("queued behind ") and "; held by " in waiting[2]
     reader.close()
     lock.close()
