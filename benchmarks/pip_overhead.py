@@ -229,9 +229,10 @@ def main() -> None:
     for version in pips:
         try:
             rows += measure(venv_for(house, version), args.pairs, not args.no_instructions)
-        except subprocess.CalledProcessError as exc:  # a pip that does not run on this Python
+        except (subprocess.CalledProcessError, AssertionError) as exc:  # a pip that does not run on this Python
             python = "%d.%d.%d" % sys.version_info[:3]
-            rows.append(f"| {python} | {version} | – | pip does not run here: `{' '.join(exc.cmd[-3:])}` failed |")
+            failed = " ".join(getattr(exc, "cmd", None) or str(exc).split("\n", 1)[0].split()[-6:])
+            rows.append(f"| {python} | {version} | – | pip {version} does not run here (`{failed}`) |")
     wrapt_rows = []
     if shutil.which("valgrind") and not args.no_instructions:
         for version in wrapts:
