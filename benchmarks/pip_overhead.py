@@ -66,7 +66,9 @@ asyncio` gets the real module; a wrapt without that line, or that touches
 asyncio while it is imported, works and costs as before; any failure falls
 back to a plain `import wrapt`. The "wrapt only" control imports wrapt
 plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. What remains is
-wrapt's own import (15 modules with its C extension) and ours. The one use that
+wrapt's own import (15 modules with its C extension) and ours: with wrapt >=
+2.2 the hook costs about what it costs with wrapt 2.1, which never imported
+asyncio (compare the rows per wrapt version). The one use that
 may load asyncio late is an `async_to_sync` wrapper's first call in a process
 without asyncio; inside pip >= 26.3's install phase, which blocks imports, code
 of others doing that must import asyncio first (pip's rule for every late
@@ -229,9 +231,10 @@ def main() -> None:
     for version in pips:
         try:
             rows += measure(venv_for(house, version), args.pairs, not args.no_instructions)
-        except subprocess.CalledProcessError as exc:  # a pip that does not run on this Python
+        except (subprocess.CalledProcessError, AssertionError) as exc:  # a pip that does not run on this Python
             python = "%d.%d.%d" % sys.version_info[:3]
-            rows.append(f"| {python} | {version} | – | pip does not run here: `{' '.join(exc.cmd[-3:])}` failed |")
+            failed = " ".join(getattr(exc, "cmd", None) or str(exc).split("\n", 1)[0].split()[-6:])
+            rows.append(f"| {python} | {version} | – | pip {version} does not run here (`{failed}`) |")
     wrapt_rows = []
     if shutil.which("valgrind") and not args.no_instructions:
         for version in wrapts:
