@@ -22,13 +22,26 @@ else:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+
 @pytest.fixture(scope="session")
 def win_wheelhouse(tmp_path_factory):
     """Our wheel, the Windows wheels .ci/wine fetched (pip, wrapt's win_amd64),
     and the test distributions (tests/packages.py)."""
     house = str(tmp_path_factory.mktemp("win-wheelhouse"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", house, ROOT],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            house,
+            ROOT,
+        ],
         check=True,
         timeout=300,
     )

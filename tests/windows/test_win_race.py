@@ -28,7 +28,9 @@ CONTROL_ROUNDS = 3
 # ([WinError 32], access denied).
 PROBLEMS = {
     **stress.OUTPUT_PROBLEMS,
-    "no-such-file": re.compile(r"No such file or directory|FileNotFoundError|WinError [23]\]|cannot find the (file|path)"),
+    "no-such-file": re.compile(
+        r"No such file or directory|FileNotFoundError|WinError [23]\]|cannot find the (file|path)"
+    ),
     "file-in-use": re.compile(r"WinError (5|32)\]|PermissionError|being used by another process"),
 }
 IMPORT = f"import {DEMO}; {DEMO}.verify()"
@@ -36,7 +38,11 @@ IMPORT = f"import {DEMO}; {DEMO}.verify()"
 
 def _run_op(win, env, label, args, hook):
     if args is None:  # an import that checks every file of the installed version is there
-        check = [winpath(win.python), "-c", f"try:\n import {DEMO}\nexcept ModuleNotFoundError:\n pass\nelse:\n {DEMO}.verify()"]
+        check = [
+            winpath(win.python),
+            "-c",
+            f"try:\n import {DEMO}\nexcept ModuleNotFoundError:\n pass\nelse:\n {DEMO}.verify()",
+        ]
         argv = [win.exe("piplockhook.exe"), "run", "-s", "--", *check] if hook else [win.python, *check[1:]]
     else:
         argv = [win.exe("pip.exe"), *args]

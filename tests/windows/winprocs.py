@@ -121,7 +121,13 @@ def make_venv(path, base_path, wheelhouse):
         "from virtualenv.__main__ import run_with_catch; run_with_catch()"
     )
     base.py(
-        "-c", create, winpath(TOOLS), "--always-copy", "--no-download", "--no-periodic-update", winpath(path),
+        "-c",
+        create,
+        winpath(TOOLS),
+        "--always-copy",
+        "--no-download",
+        "--no-periodic-update",
+        winpath(path),
         timeout=300,
     )
     venv = WinPython(path, wheelhouse, "venv", base=base)
@@ -133,7 +139,9 @@ class WinHolder(Background):
     """Holds a lock file from another Windows process (winholder.py)."""
 
     def __init__(self, interpreter, path):
-        super().__init__(interpreter.argv([interpreter.python, os.path.join(HERE, "winholder.py"), winpath(path)]), wine_env())
+        super().__init__(
+            interpreter.argv([interpreter.python, os.path.join(HERE, "winholder.py"), winpath(path)]), wine_env()
+        )
         self.expect("ready", stream="stdout", timeout=60)
 
     def hold(self, mode, timeout=60):
