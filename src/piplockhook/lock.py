@@ -183,6 +183,8 @@ def _parent_of(pid: int) -> int | None:
 def _is_ancestor(pid: int) -> bool:
     if pid == os.getpid():
         return True
+    if sys.platform == "win32":  # os.kill(pid, 0) would end that process; Wine shows the host's /proc
+        return primitive.process_alive(pid)
     if os.path.isdir("/proc/self"):
         current: int | None = os.getpid()
         for _ in range(128):

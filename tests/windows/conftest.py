@@ -14,6 +14,7 @@ import sys
 
 import packages
 import pytest
+import winpackages
 
 if not os.environ.get("PLH_WINE_CACHE"):
     collect_ignore_glob = ["test_*.py"]
@@ -49,6 +50,7 @@ def win_wheelhouse(tmp_path_factory):
         if os.path.basename(wheel).startswith(("pip-", "wrapt-")):
             shutil.copy(wheel, house)
     packages.build_all(house)
+    winpackages.build_all(house)
     return house
 
 

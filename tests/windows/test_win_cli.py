@@ -41,8 +41,8 @@ def test_a_waiting_pip3_13_exe_waits_for_an_exclusive_holder(win, win_holder, wi
 def test_sdist_with_build_isolation_installs_under_the_hook(win):
     # pip's build-dependency child (__pip-runner__.py install --prefix <tmp>
     # --target '') runs while the parent holds the lock: it must not deadlock.
-    result = win.pip("install", "plhsdist", env=win.env(PIPLOCKHOOK_DEBUG="1"), timeout=240)
-    assert "Successfully installed plhsdist-1.0" in result.stdout
+    result = win.pip("install", "plhwinsdist", env=win.env(PIPLOCKHOOK_DEBUG="1"), timeout=240)
+    assert "Successfully installed plhwinsdist-1.0" in result.stdout
     assert "acquired exclusive lock" in result.stderr
 
 

@@ -18,6 +18,9 @@ CACHE = os.environ.get("PLH_WINE_CACHE", "/var/tmp/piplockhook-wine")
 WINE = os.environ.get("PLH_WINE", "/usr/lib/wine/wine64")
 BASE = os.path.join(CACHE, "python")  # the pip-capable embeddable interpreter
 TOOLS = os.path.join(CACHE, "tools")  # virtualenv and its dependencies, unpacked
+# No Mono or Gecko prompts; no winedbg: a Windows program that crashes exits
+# instead of waiting in Wine's debugger with the test's pipes open.
+DLL_OVERRIDES = "mscoree,mshtml=;winedbg.exe=d"
 
 
 def winpath(path):
@@ -26,7 +29,7 @@ def winpath(path):
 
 def wine_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIPLOCKHOOK", "SSL_CERT_", "REQUESTS_CA"))}
-    env.update(WINEDEBUG="-all", WINEPREFIX=os.path.join(CACHE, "prefix"), WINEDLLOVERRIDES="mscoree,mshtml=")
+    env.update(WINEDEBUG="-all", WINEPREFIX=os.path.join(CACHE, "prefix"), WINEDLLOVERRIDES=DLL_OVERRIDES)
     env.pop("DISPLAY", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
