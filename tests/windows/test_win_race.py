@@ -16,9 +16,18 @@ import subprocess
 import pytest
 import stress
 from packages import DEMO, SMALL
-from winprocs import winpath
+from winprocs import make_venv, winpath
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def winpy(win_wheelhouse, tmp_path_factory):
+    """One virtual environment (the race does not depend on the kind; the
+    lock table runs in both)."""
+    folder = tmp_path_factory.mktemp("win-race")
+    return make_venv(str(folder / "venv"), str(folder / "base"), win_wheelhouse)
+
 
 WORKERS, OPS = 4, 8
 CONTROL_ROUNDS = 3
