@@ -170,6 +170,8 @@ def _remove(path: str) -> str:
 
 def _file_problem(entry: RecordEntry, quick: bool, buffer: bytearray) -> tuple[str, int]:
     """("", bytes) when the file is as RECORD says, else ("missing" | "size" | "hash", bytes)."""
+    if entry.digest is None and os.path.basename(entry.listed.replace("\\", "/")) == "__pycache__":
+        return "", 0  # a cache directory virtualenv's seeder lists, written or not
     try:
         st = os.stat(entry.path)
     except OSError:

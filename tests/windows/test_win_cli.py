@@ -47,7 +47,7 @@ def test_sdist_with_build_isolation_installs_under_the_hook(win):
 
 def test_pip_inside_run_does_not_wait(win):
     env = win.env(PIPLOCKHOOK_DEBUG="1")
-    result = win.cli("run", "-x", "--", win.exe("pip.exe"), "list", env=env, timeout=120)
+    result = win.cli("run", "-x", "--", win.exe("pip.exe"), "list", env=env, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "skipped shared lock" in result.stderr and "nested" in result.stderr
 
@@ -61,7 +61,10 @@ def test_upgrading_and_uninstalling_piplockhook_with_the_hook_active(win):
     # Windows cannot delete a file that is open: the hook's own files and
     # wrapt's loaded _wrappers.pyd go away while the hook holds the lock.
     env = win.env(PIPLOCKHOOK_DEBUG="1")
-    result = win.pip("install", "--force-reinstall", "piplockhook", "wrapt", env=env, timeout=240)
+    # (python -m pip: pip.exe refuses a command that would modify pip.)
+    result = win.py(
+        "-m", "pip", "install", "--force-reinstall", "--no-deps", "piplockhook", "wrapt", env=env, timeout=240
+    )
     assert "Successfully installed" in result.stdout, result.stdout + result.stderr
     assert "acquired exclusive lock" in result.stderr
     assert "Traceback" not in result.stderr
