@@ -1,6 +1,7 @@
 """Windows: every way pip starts, nesting, the switches, bad settings, the
 piplockhook command, and piplockhook replacing itself with the hook active."""
 
+import json
 import os
 
 import pytest
@@ -47,9 +48,11 @@ def test_sdist_with_build_isolation_installs_under_the_hook(win):
 
 def test_pip_inside_run_does_not_wait(win):
     env = win.env(PIPLOCKHOOK_DEBUG="1")
-    result = win.cli("run", "-x", "--", win.exe("pip.exe"), "list", env=env, timeout=240)
+    result = win.run_in_pty(
+        [win.exe("piplockhook.exe"), "run", "-x", "--", win.exe("pip.exe"), "list"], env=env, timeout=240
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "skipped shared lock" in result.stderr and "nested" in result.stderr
+    assert "skipped shared lock" in result.stdout and "nested" in result.stdout
 
 
 def test_python_dash_m_piplockhook(win):
@@ -68,7 +71,14 @@ def test_upgrading_and_uninstalling_piplockhook_with_the_hook_active(win):
     assert "Successfully installed" in result.stdout, result.stdout + result.stderr
     assert "acquired exclusive lock" in result.stderr
     assert "Traceback" not in result.stderr
-    assert win.cli("verify").returncode == 0
+    # Windows cannot delete a DLL that is loaded: the pip doing this has
+    # wrapt's _wrappers.pyd loaded (the hook imports wrapt), so pip leaves its
+    # stash ~rapt behind and says so; verify names it, and nothing else.
+    verify = win.cli("verify", "--json")
+    problems = json.loads(verify.stdout)["problems"]
+    assert [p["kind"] for p in problems] in ([], ["leftover"]), verify.stdout
+    if problems:
+        assert "~rapt" in verify.stdout and "Failed to remove contents" in result.stderr + result.stdout
     try:
         result = win.pip("uninstall", "-y", "piplockhook", env=env, timeout=240)
         assert "Successfully uninstalled piplockhook" in result.stdout

@@ -29,7 +29,7 @@ def winpy(win_wheelhouse, tmp_path_factory):
     return make_venv(str(folder / "venv"), str(folder / "base"), win_wheelhouse)
 
 
-WORKERS, OPS = 4, 8
+WORKERS, OPS = 4, 5
 CONTROL_ROUNDS = 3
 
 # What a broken run prints on Windows beyond tests/stress.py's words: a

@@ -7,6 +7,7 @@ python.exe an invalid handle for a regular file.
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -76,6 +77,21 @@ class WinPython:
         if check and result.returncode != 0:
             raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
+
+    def run_in_pty(self, args, env=None, timeout=TIMEOUT):
+        """Run under a pseudo-terminal (`script`), its output and errors as one
+        stream in .stdout: a Windows process without a terminal may hand its
+        own children invalid standard handles under Wine (they exit 1 silently)."""
+        command = shlex.join(self.argv(args))
+        return subprocess.run(
+            ["script", "-qfec", command, "/dev/null"],
+            env=env or self.env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.path,
+        )
 
     def exe(self, name):
         return os.path.join(self.scripts, name)
