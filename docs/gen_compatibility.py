@@ -67,7 +67,11 @@ OUTSIDE = """
 real Windows pips, run by Debian bookworm's Wine 8.0, not by Windows; what
 that does not prove is on the [Windows](windows.md) page.
 
-WINDOWS_ROWS
+| environment | Python | pip | checks | result (2026-12-01) |
+|---|---|---|---|---|
+| the interpreter's own site-packages | official embeddable CPython 3.13.2 (win_amd64) under Wine 8.0 | 26.3 | the lock table, every pip launcher, nesting, `run`, self-upgrade | ✔ 24 tests |
+| a virtualenv 21.15 (`--always-copy`) made on Windows | the same | 26.3 | the same, and the switches, bad settings, `check`, `verify`, the race | ✔ 37 tests |
+| uv.exe 0.13.9 | — | — | does not start under Wine 8.0 (no `bcryptprimitives.dll`); starts under Wine 10.0 (Debian sid), not in CI | not run |
 """
 
 
