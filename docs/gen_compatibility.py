@@ -23,7 +23,8 @@ INTRO = """\
 # Compatibility
 
 piplockhook supports CPython 3.9 to 3.15 and pip 21.3 to the newest release,
-on Linux and macOS; Windows uses the same code with `LockFileEx`.
+on Linux and macOS; Windows uses the same code with `LockFileEx`, tested with
+the official Windows CPython under Wine (below, and [Windows](windows.md)).
 
 ## Tested matrix
 
@@ -59,6 +60,18 @@ OUTSIDE = """
   3.17, and a test fails on the first Python that stops running it.
 - **pip 26.3+** blocks imports once installing starts: everything the hook needs
   is imported before pip runs, and the newest-pip cells prove it.
+
+## Windows (under Wine)
+
+`.ci/wine test` (in CI): the official x86-64 embeddable CPython 3.13.2 with
+real Windows pips, run by Debian bookworm's Wine 8.0, not by Windows; what
+that does not prove is on the [Windows](windows.md) page.
+
+| environment | Python | pip | checks | result (2026-12-01) |
+|---|---|---|---|---|
+| the interpreter's own site-packages | official embeddable CPython 3.13.2 (win_amd64) under Wine 8.0 | 26.3 | the lock table, every pip launcher, nesting, `run`, self-upgrade | ✔ 24 tests |
+| a virtualenv 21.15 (`--always-copy`) made on Windows | the same | 26.3 | the same, and the switches, bad settings, `check`, `verify`, the race | ✔ 37 tests |
+| uv.exe 0.13.9 | — | — | does not start under Wine 8.0 (no `bcryptprimitives.dll`); starts under Wine 10.0 (Debian sid), not in CI | not run |
 """
 
 

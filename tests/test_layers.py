@@ -28,7 +28,7 @@ ALLOWED = {
     "_posix": set(),
     "_windows": set(),
     "filelock": {"_posix", "_windows"},
-    "holders": set(),
+    "holders": {"_windows"},
     "report": {"process"},
     "nesting": {"filelock", "holders", "process"},
     "envlock": {"filelock", "holders", "nesting", "report"},

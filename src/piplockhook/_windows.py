@@ -48,6 +48,17 @@ _UnlockFileEx.argtypes = [
     ctypes.POINTER(_OVERLAPPED),
 ]
 _UnlockFileEx.restype = wintypes.BOOL
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_STILL_ACTIVE = 259
+_OpenProcess = _kernel32.OpenProcess
+_OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+_OpenProcess.restype = wintypes.HANDLE
+_GetExitCodeProcess = _kernel32.GetExitCodeProcess
+_GetExitCodeProcess.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+_GetExitCodeProcess.restype = wintypes.BOOL
+_CloseHandle = _kernel32.CloseHandle
+_CloseHandle.argtypes = [wintypes.HANDLE]
+_CloseHandle.restype = wintypes.BOOL
 
 
 def open_lock_file(path: str, create: bool, public: bool = False) -> int:
@@ -87,3 +98,15 @@ def lock(fd: int, exclusive: bool) -> None:
 
 def unlock(fd: int) -> None:
     _UnlockFileEx(msvcrt.get_osfhandle(fd), 0, 1, 0, ctypes.byref(_OVERLAPPED()))
+
+
+def process_alive(pid: int) -> bool:
+    """Is process `pid` running (os.kill(pid, 0) would terminate it here)?"""
+    handle = _OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        return ctypes.get_last_error() == 5  # access denied: it exists
+    try:
+        code = wintypes.DWORD()
+        return bool(_GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == _STILL_ACTIVE
+    finally:
+        _CloseHandle(handle)

@@ -9,9 +9,9 @@ locks may not be seen from other hosts.
 from __future__ import annotations
 
 import os
-import select
 import subprocess
 import sys
+import threading
 from typing import NamedTuple
 
 from piplockhook.filelock import primitive
@@ -115,9 +115,14 @@ def contend(directory: str, timeout: float = 20.0) -> tuple[bool, str]:
         def ask(word: str) -> str:
             to_peer.write(word + "\n")
             to_peer.flush()
-            if not select.select([from_peer], [], [], timeout)[0]:
+            # A thread, not select(): Windows' select takes sockets only.
+            answer: list[str] = []
+            reader = threading.Thread(target=lambda: answer.append(from_peer.readline()), daemon=True)
+            reader.start()
+            reader.join(timeout)
+            if not answer:
                 raise TimeoutError(f"the other process did not answer {word!r} within {timeout:g}s")
-            return from_peer.readline().strip()
+            return answer[0].strip()
 
         expectations = []
         ask("exclusive")

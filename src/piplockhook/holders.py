@@ -16,6 +16,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+if sys.platform == "win32":
+    from piplockhook import _windows
+
 # -- what the kernel says of a process
 
 COMMAND_WIDTH = 160  # a command line in a message is cut to this many characters
@@ -75,6 +78,8 @@ def is_ancestor(pid: int) -> bool:
     Windows) a live pid is the best we know."""
     if pid == os.getpid():
         return True
+    if sys.platform == "win32":  # os.kill(pid, 0) would end that process; Wine shows the host's /proc
+        return _windows.process_alive(pid)
     if has_proc():
         current: int | None = os.getpid()
         for _ in range(128):
@@ -89,7 +94,7 @@ def is_ancestor(pid: int) -> bool:
 
 def is_alive(pid: int) -> bool:
     if sys.platform == "win32":
-        return True  # os.kill(pid, 0) would terminate it there; callers keep the record
+        return _windows.process_alive(pid)  # os.kill(pid, 0) would terminate it there
     try:
         os.kill(pid, 0)
     except PermissionError:

@@ -23,8 +23,8 @@ _WAIT_STEP_SECONDS = 0.5
 def _terminal_sends_it_too() -> bool:
     # A Ctrl-C typed at a terminal reaches the whole foreground process group,
     # the command included: forwarding it as well would deliver it twice.
-    if sys.platform == "win32":  # no process groups there
-        return False
+    if sys.platform == "win32":  # a console's Ctrl-C reaches every process attached to it
+        return True
     try:
         return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
     except (OSError, ValueError, AttributeError):
@@ -59,7 +59,7 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock | None) -
                 return
             try:
                 child.send_signal(signum)
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a signal Windows cannot send
                 pass
 
         previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -15,7 +15,18 @@ uv hashes ``sys.executable`` as the interpreter reports it, symlinks and all,
 so ``python3`` and ``python3.12`` get different files: a pip locks the file of
 every name in the interpreter's directories that leads to the same program.
 Imported only where one of these files is wanted (the pip side of a venv never
-imports it). Unix only: Windows paths hash differently, and are not done.
+imports it).
+
+On Windows, Rust hashes a path's prefix first (``C:`` is ``Prefix::Disk``:
+its variant index as an isize, then the upper-cased drive letter), then the
+components after it, separated by ``\\`` or ``/``; the temp dir is
+``GetTempPath``'s (TMP, TEMP, USERPROFILE, the Windows directory). Windows
+keeps the spelling a program was started by: ``sys.executable`` is
+``c:\\program files\\...`` when that is what was typed, and uv hashes it as
+it is, so a pip locks the file of its own spelling and of the canonical one
+(``os.path.realpath``); a third spelling (a ``--python`` typed otherwise)
+names a file no pip takes. Checked against uv.exe 0.13.9 under Wine 10
+(tests/test_uvlock_windows.py).
 """
 
 from __future__ import annotations
@@ -45,13 +56,9 @@ def seahash(data: bytes) -> int:
     return _diffuse(a ^ b ^ c ^ d ^ len(data))
 
 
-def _rust_path_hash_input(path: bytes) -> bytes:
-    """What Rust's ``impl Hash for Path`` (Unix) writes: each component's bytes
-    (no separators, no ``.`` components), then the usize ``chunk_bits``, a
-    rotating sum of the component lengths that keeps ``a/bc`` from ``ab/c``."""
-    components = [c for c in path.split(b"/") if c and c != b"."]
-    if path.startswith(b"./") or path == b".":
-        components.insert(0, b".")  # a leading `.` is a component; later ones are not
+def _chunks(components: list[bytes]) -> bytes:
+    # Each component's bytes, then the usize ``chunk_bits``, a rotating sum of
+    # the component lengths that keeps ``a/bc`` from ``ab/c``.
     bits = 0
     for component in components:
         bits = (bits + len(component)) & _MASK
@@ -59,15 +66,52 @@ def _rust_path_hash_input(path: bytes) -> bytes:
     return b"".join(components) + bits.to_bytes(8, "little")
 
 
-def digest(path: str) -> str:
+def _rust_path_hash_input(path: bytes) -> bytes:
+    """What Rust's ``impl Hash for Path`` (Unix) writes: the components
+    (no separators, no ``.`` components), then their ``chunk_bits``."""
+    components = [c for c in path.split(b"/") if c and c != b"."]
+    if path.startswith(b"./") or path == b".":
+        components.insert(0, b".")  # a leading `.` is a component; later ones are not
+    return _chunks(components)
+
+
+_DISK = 5  # Rust's std::path::Prefix::Disk, the sixth variant
+
+
+def _rust_windows_path_hash_input(path: str) -> bytes:
+    """What Rust's ``impl Hash for Path`` (Windows) writes for a drive path
+    (``C:...``) or a plain one: the prefix, then the components as on Unix,
+    with ``\\`` and ``/`` both separators. Other prefixes (``\\\\?\\``,
+    UNC) hash as plain paths here, not as uv would: no such name is ours."""
+    data = path.encode("utf-8", "surrogatepass")  # WTF-8, as an OsStr on Windows
+    head = b""
+    if len(data) >= 2 and data[1:2] == b":" and data[:1].isalpha():
+        head = _DISK.to_bytes(8, "little") + data[:1].upper()
+        data = data[2:]
+    parts = data.replace(b"\\", b"/").split(b"/")
+    components = [c for i, c in enumerate(parts) if c and (c != b"." or i == 0)]
+    return head + _chunks(components)
+
+
+def digest(path: str, windows: bool = sys.platform == "win32") -> str:
     """uv's ``cache_digest`` of a path: 16 hex digits."""
-    return seahash(_rust_path_hash_input(os.fsencode(path))).to_bytes(8, "little").hex()
+    data = _rust_windows_path_hash_input(path) if windows else _rust_path_hash_input(os.fsencode(path))
+    return seahash(data).to_bytes(8, "little").hex()
+
+
+def _temp_dir() -> str:
+    if sys.platform == "win32":  # GetTempPath's order
+        for name in ("TMP", "TEMP", "USERPROFILE"):
+            if os.environ.get(name):
+                return os.environ[name]
+        return os.environ.get("SystemRoot", "C:\\Windows")
+    return os.environ.get("TMPDIR", "/tmp")  # set but empty: uv uses the working directory
 
 
 def lock_path(executable: str, temp_dir: str | None = None) -> str:
     """The file uv locks for the non-virtual interpreter `executable`."""
     if temp_dir is None:
-        temp_dir = os.environ.get("TMPDIR", "/tmp")  # set but empty: uv uses the working directory
+        temp_dir = _temp_dir()
     return os.path.abspath(os.path.join(temp_dir, f"uv-{digest(executable)}.lock"))
 
 
@@ -94,6 +138,12 @@ def executable_names(executable: str = sys.executable) -> list[str]:
 
 def interpreter_locks(executable: str = sys.executable) -> list[tuple[str, str]]:
     """[(uv's lock file, the interpreter name it is for)], in locking order."""
-    if sys.platform == "win32" or not executable:
+    if not executable:
         return []
+    if sys.platform == "win32":  # the spelling it was started by, and the canonical one
+        try:
+            names = {executable, os.path.realpath(executable)}
+        except (OSError, ValueError):
+            names = {executable}
+        return sorted({lock_path(name): name for name in names}.items())
     return sorted({lock_path(name): name for name in executable_names(executable)}.items())

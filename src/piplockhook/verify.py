@@ -74,6 +74,11 @@ def _remove(path: str) -> str:
 
 def _file_problem(entry: RecordEntry, quick: bool, buffer: bytearray) -> tuple[str, int]:
     """("", bytes) when the file is as RECORD says, else ("missing" | "size" | "hash", bytes)."""
+    listed = entry.listed.replace("\\", "/")
+    if entry.digest is None and (listed.endswith(".pyc") or listed.rpartition("/")[2] == "__pycache__"):
+        # Compiled files listed without a hash are caches Python rewrites at
+        # will (virtualenv's seeder lists some it never writes): not damage.
+        return "", 0
     try:
         st = os.stat(entry.path)
     except OSError:

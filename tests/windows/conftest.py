@@ -1,0 +1,117 @@
+"""The Windows tier (`.ci/wine test`): real Windows pips under Wine.
+
+Collected only when .ci/wine runs it (PLH_WINE_CACHE set); the main suite
+skips this directory. Fixtures: a wheelhouse for Windows, and each module's
+interpreter of both kinds ("system": the interpreter's own site-packages;
+"venv": a virtualenv made on Windows).
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import packages
+import pytest
+import winpackages
+
+if not os.environ.get("PLH_WINE_CACHE"):
+    collect_ignore_glob = ["test_*.py"]
+else:
+    from winprocs import CACHE, WinHolder, make_system, make_venv
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="session")
+def win_wheelhouse(tmp_path_factory):
+    """Our wheel, the Windows wheels .ci/wine fetched (pip, wrapt's win_amd64),
+    and the test distributions (tests/packages.py)."""
+    house = str(tmp_path_factory.mktemp("win-wheelhouse"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            house,
+            ROOT,
+        ],
+        check=True,
+        timeout=300,
+    )
+    for wheel in glob.glob(os.path.join(CACHE, "wheels", "*.whl")):
+        if os.path.basename(wheel).startswith(("pip-", "wrapt-")):
+            shutil.copy(wheel, house)
+    packages.build_all(house)
+    winpackages.build_all(house)
+    return house
+
+
+@pytest.fixture(scope="module", params=["system", "venv"])
+def winpy(request, win_wheelhouse, tmp_path_factory):
+    """The module's Windows interpreter with our wheel: each kind in turn."""
+    folder = tmp_path_factory.mktemp(f"win-{request.param}")
+    if request.param == "system":
+        return make_system(str(folder / "python"), win_wheelhouse)
+    return make_venv(str(folder / "venv"), str(folder / "base"), win_wheelhouse)
+
+
+@pytest.fixture
+def win(winpy):
+    """The module's interpreter, its distributions put back when the test ends."""
+    before = set(os.listdir(winpy.site_packages))
+    yield winpy
+    after = set(os.listdir(winpy.site_packages))
+    if after == before:
+        return
+    env = winpy.env(PIPLOCKHOOK="0")
+
+    def projects(entries):
+        return {e[: -len(".dist-info")].rsplit("-", 1)[0]: e for e in entries if e.endswith(".dist-info")}
+
+    added, removed = projects(after - before), projects(before - after)
+    stale = [name for name in added if name not in removed]
+    if stale:
+        winpy.pip("uninstall", "-y", *stale, env=env)
+    wanted = [entry[: -len(".dist-info")].replace("-", "==", 1) for entry in removed.values()]
+    if wanted:
+        winpy.pip("install", "--no-deps", "--force-reinstall", *wanted, env=env)
+    for entry in set(os.listdir(winpy.site_packages)) - before:
+        path = os.path.join(winpy.site_packages, entry)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
+@pytest.fixture
+def win_holder(request):
+    holders = []
+
+    def make(interpreter, path):
+        h = WinHolder(interpreter, path)
+        holders.append(h)
+        return h
+
+    yield make
+    for h in holders:
+        h.close()
+
+
+@pytest.fixture
+def win_background():
+    """start(interpreter, *pip_args, program="pip.exe", **env) -> Background; killed at teardown."""
+    started = []
+
+    def start(interpreter, *args, program="pip.exe", **env):
+        proc = interpreter.start_pip(*args, env=interpreter.env(**env), program=program)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()

@@ -1,0 +1,191 @@
+"""Windows processes for the Windows tier: the official embeddable CPython 3.13
+under Wine (.ci/wine builds it), driven from pytest on the host.
+
+Paths are host paths on this side; a Windows process sees the same file as
+``Z:\\<path>`` (winpath). Standard streams are always pipes: Wine hands a
+python.exe an invalid handle for a regular file.
+"""
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+
+from procs import TIMEOUT, Background, controlled_env
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.environ.get("PLH_WINE_CACHE", "/var/tmp/piplockhook-wine")
+WINE = os.environ.get("PLH_WINE", "/usr/lib/wine/wine64")
+BASE = os.path.join(CACHE, "python")  # the pip-capable embeddable interpreter
+TOOLS = os.path.join(CACHE, "tools")  # virtualenv and its dependencies, unpacked
+# No Mono or Gecko prompts; no winedbg: a Windows program that crashes exits
+# instead of waiting in Wine's debugger with the test's pipes open.
+DLL_OVERRIDES = "mscoree,mshtml=;winedbg.exe=d"
+
+
+def winpath(path):
+    return "Z:" + os.path.abspath(path).replace("/", "\\")
+
+
+def wine_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIPLOCKHOOK", "SSL_CERT_", "REQUESTS_CA"))}
+    env.update(WINEDEBUG="-all", WINEPREFIX=os.path.join(CACHE, "prefix"), WINEDLLOVERRIDES=DLL_OVERRIDES)
+    env.pop("DISPLAY", None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class WinPython:
+    """A Windows interpreter under Wine: `kind` "system" (the interpreter's own
+    site-packages, as a python.org install) or "venv" (a virtualenv made on
+    Windows from such an interpreter)."""
+
+    def __init__(self, path, wheelhouse, kind, base=None):
+        self.path = path
+        self.kind = kind
+        self.wheelhouse = wheelhouse
+        self.base = base  # the interpreter a venv was made from
+        if kind == "venv":
+            self.scripts = os.path.join(path, "Scripts")
+            self.python = os.path.join(self.scripts, "python.exe")
+            self.site_packages = os.path.join(path, "Lib", "site-packages")
+            self.lock_path = os.path.join(path, ".lock")
+        else:
+            self.scripts = os.path.join(path, "Scripts")
+            self.python = os.path.join(path, "python.exe")
+            self.site_packages = os.path.join(path, "Lib", "site-packages")
+            self.lock_path = os.path.join(self.site_packages, ".piplockhook.lock")
+
+    def env(self, **extra):
+        env = controlled_env(winpath(self.wheelhouse), **extra)
+        return {**wine_env(), **{k: v for k, v in env.items() if k.startswith(("PIP_", "PIPLOCKHOOK", "PYTHON"))}}
+
+    def argv(self, args):
+        return [WINE, *args]
+
+    def run(self, args, env=None, timeout=TIMEOUT, check=True):
+        result = subprocess.run(
+            self.argv(args),
+            env=env or self.env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.path,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def run_in_pty(self, args, env=None, timeout=TIMEOUT):
+        """Run under a pseudo-terminal (`script`), its output and errors as one
+        stream in .stdout: a Windows process without a terminal may hand its
+        own children invalid standard handles under Wine (they exit 1 silently)."""
+        command = shlex.join(self.argv(args))
+        return subprocess.run(
+            ["script", "-qfec", command, "/dev/null"],
+            env=env or self.env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.path,
+        )
+
+    def exe(self, name):
+        return os.path.join(self.scripts, name)
+
+    def pip(self, *args, env=None, check=True, timeout=TIMEOUT, program="pip.exe"):
+        return self.run([self.exe(program), *args], env=env, check=check, timeout=timeout)
+
+    def py(self, *args, env=None, check=True, timeout=TIMEOUT):
+        return self.run([self.python, *args], env=env, check=check, timeout=timeout)
+
+    def cli(self, *args, env=None, check=False, timeout=TIMEOUT):
+        return self.run([self.exe("piplockhook.exe"), *args], env=env, check=check, timeout=timeout)
+
+    def start(self, args, env=None):
+        return Background(self.argv(args), env or self.env())
+
+    def start_pip(self, *args, env=None, program="pip.exe"):
+        return self.start([self.exe(program), *args], env)
+
+    def installed(self):
+        out = self.pip("list", "--format=freeze", env=self.env(PIPLOCKHOOK="0")).stdout
+        return dict(line.split("==") for line in out.split() if "==" in line)
+
+    def probe(self, path):
+        """How another Windows process holds `path` right now: free, shared, exclusive."""
+        return self.py(os.path.join(HERE, "winholder.py"), winpath(path), "probe").stdout.strip()
+
+
+def make_system(path, wheelhouse):
+    shutil.copytree(BASE, path, symlinks=True)
+    interpreter = WinPython(path, wheelhouse, "system")
+    # pip again too: its .exe launchers name the python.exe they were made for.
+    interpreter.py(
+        "-m", "pip", "install", "--no-warn-script-location", "--force-reinstall", "pip", "piplockhook", timeout=300
+    )
+    return interpreter
+
+
+def make_venv(path, base_path, wheelhouse):
+    """A virtualenv (`--always-copy`: Wine's symlinks are not Windows' own) of
+    a copy of the embeddable interpreter, which has no `venv` module."""
+    shutil.copytree(BASE, base_path, symlinks=True)
+    base = WinPython(base_path, wheelhouse, "system")
+    create = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+        "from virtualenv.__main__ import run_with_catch; run_with_catch()"
+    )
+    base.py(
+        "-c",
+        create,
+        winpath(TOOLS),
+        "--always-copy",
+        "--no-download",
+        "--no-periodic-update",
+        winpath(path),
+        timeout=300,
+    )
+    venv = WinPython(path, wheelhouse, "venv", base=base)
+    venv.py("-m", "pip", "install", "piplockhook", timeout=300)
+    return venv
+
+
+class WinHolder(Background):
+    """Holds a lock file from another Windows process (winholder.py)."""
+
+    def __init__(self, interpreter, path):
+        super().__init__(
+            interpreter.argv([interpreter.python, os.path.join(HERE, "winholder.py"), winpath(path)]), wine_env()
+        )
+        self.expect("ready", stream="stdout", timeout=60)
+
+    def hold(self, mode, timeout=60):
+        count = len(self.lines["stdout"])
+        self.send(mode)
+        self._await(count, f"held {mode}", timeout)
+
+    def release(self, timeout=60):
+        count = len(self.lines["stdout"])
+        self.send("release")
+        self._await(count, "released", timeout)
+
+    def _await(self, count, text, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(line.strip() == text for line in self.lines["stdout"][count:]):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"Windows lock holder did not answer {text!r} within {timeout}s:\n{self.output()}")
+
+    def close(self):
+        try:
+            if self.running():
+                self.send("quit")
+                self.proc.wait(timeout=20)
+        except Exception:
+            pass
+        self.kill()
