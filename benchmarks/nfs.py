@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "nfs"))
 
-import lab  # noqa: E402  (the host side of tests/nfs)
+import lab
 
 LOCK_COST = """
 import sys, time
@@ -70,7 +70,7 @@ def stress(ops: int) -> dict[str, float]:
         start = time.monotonic()
         jobs = [lab.Job(h, f"{lab.GUEST} stress {300 + i} 3 {ops} {hook}", bound=1200) for i, h in enumerate("ab")]
         for job in jobs:
-            status, out, err = job.wait(1260)
+            status, _out, err = job.wait(1260)
             if status != 0:
                 sys.exit(f"stress round failed: {err}")
         walls["locked" if hook else "unlocked"] = time.monotonic() - start
@@ -87,8 +87,10 @@ def main() -> None:
     lab.run("a", "true", bound=60)
     lab.install_guest_scripts()
     info = lab.run("a", "python -c 'import sys, pip; print(sys.version.split()[0], pip.__version__)'").stdout.split()
-    print(f"# NFS lab: 3 qemu TCG guests (1 vCPU, {os.environ.get('PLH_NFS_MEMORY', '1536')} MB) on {os.cpu_count()} host cores, "
-          f"CPython {info[0]}, pip {info[1]}, lease {lab.LEASE} s")
+    print(
+        f"# NFS lab: 3 qemu TCG guests (1 vCPU, {os.environ.get('PLH_NFS_MEMORY', '1536')} MB) on {os.cpu_count()} host cores, "
+        f"CPython {info[0]}, pip {info[1]}, lease {lab.LEASE} s"
+    )
     print("| measure | value |")
     print("|---|---|")
     local = {m: lock_cost("/tmp/bench.lock", args.rounds, m) for m in ("shared", "exclusive")}
@@ -96,21 +98,27 @@ def main() -> None:
         lab.nfs("mount", kind, "a")
         for mode in ("shared", "exclusive"):
             nfs = lock_cost("/nfs/venv/.lock", args.rounds, mode)
-            print(f"| P5 uncontended acquire + release, {mode}, NFS{'v4.2' if kind == 'v4' else 'v3'} ({args.rounds} runs) "
-                  f"| {summary(nfs, 'ms')}; guest tmpfs {summary(local[mode], 'ms')}; ratio of medians "
-                  f"{statistics.median(nfs) / statistics.median(local[mode]):.0f} |")
+            print(
+                f"| P5 uncontended acquire + release, {mode}, NFS{'v4.2' if kind == 'v4' else 'v3'} ({args.rounds} runs) "
+                f"| {summary(nfs, 'ms')}; guest tmpfs {summary(local[mode], 'ms')}; ratio of medians "
+                f"{statistics.median(nfs) / statistics.median(local[mode]):.0f} |"
+            )
     lab.nfs("mount", "v4", "a")
     bare, hooked = pip_list_pairs(args.pairs)
     ratios = [h / b for b, h in zip(bare, hooked)]
     print(f"| `pip list` on the NFSv4.2 venv, bare ({args.pairs} runs, wall) | {summary(bare, 's')} |")
     print(f"| `pip list` on the NFSv4.2 venv, hook ({args.pairs} runs, wall) | {summary(hooked, 's')} |")
-    print(f"| hook ÷ bare: median of paired ratios; ratio of medians | {statistics.median(ratios):.3f}; "
-          f"{statistics.median(hooked) / statistics.median(bare):.3f} |")
+    print(
+        f"| hook ÷ bare: median of paired ratios; ratio of medians | {statistics.median(ratios):.3f}; "
+        f"{statistics.median(hooked) / statistics.median(bare):.3f} |"
+    )
     if args.stress_ops:
         walls = stress(args.stress_ops)
         ops = 2 * 3 * args.stress_ops
-        print(f"| stress, 2 hosts x 3 workers, {ops} operations, wall: locked; unlocked | "
-              f"{walls['locked']:.0f} s; {walls['unlocked']:.0f} s (ratio {walls['locked'] / walls['unlocked']:.2f}) |")
+        print(
+            f"| stress, 2 hosts x 3 workers, {ops} operations, wall: locked; unlocked | "
+            f"{walls['locked']:.0f} s; {walls['unlocked']:.0f} s (ratio {walls['locked'] / walls['unlocked']:.2f}) |"
+        )
     print()
     print(f"Bare, hooked (s, in pairs): {json.dumps(list(zip(bare, hooked)))}. Absolute times are a software-emulated")
     print("guest's (qemu TCG); the ratios and the NFS-vs-tmpfs comparison are what carry over.")

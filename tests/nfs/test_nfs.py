@@ -11,12 +11,13 @@ import os
 import re
 import time
 
-import pytest
-
 import lab
+import pytest
 from lab import GUEST, LEASE, SITE, Holder, Job, run
 
 pytestmark = pytest.mark.nfs
+# `.ci/nfs test --short` (CI) skips these: the full tier takes ~30 min here.
+long = pytest.mark.skipif(os.environ.get("PLH_NFS_TIER") == "short", reason="long tier only (.ci/nfs test)")
 
 RESULTS = os.path.join(lab.DIR, "results.txt")
 
@@ -32,7 +33,7 @@ def lab_up():
     try:
         run("a", "true", bound=60)
         run("b", "true", bound=60)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.exit(f"the NFS lab is not up (.ci/nfs up): {exc}", returncode=1)
     os.makedirs(lab.LAB, exist_ok=True)
     lab.install_guest_scripts()
@@ -62,8 +63,10 @@ def test_check_and_cross_host_locks_on_each_kind_of_mount(kind, crosses):
         holder.release()
         check = run("b", "piplockhook check", check=False)
         read_only = run("b", f"{GUEST} ro-exclusive /nfs/ro.lock").stdout.strip()
-        note(f"mount {kind}: b's LOCK_SH|LOCK_NB while a holds LOCK_EX: {seen}; check exit {check.returncode}: "
-             f"{check.stdout.splitlines()[0]}; exclusive flock on a read-only fd: {read_only}")
+        note(
+            f"mount {kind}: b's LOCK_SH|LOCK_NB while a holds LOCK_EX: {seen}; check exit {check.returncode}: "
+            f"{check.stdout.splitlines()[0]}; exclusive flock on a read-only fd: {read_only}"
+        )
         assert seen == ("refused EAGAIN" if crosses else "got")
         if crosses:
             assert check.returncode == 0 and "locking works" in check.stdout
@@ -94,11 +97,11 @@ ROWS = [
     # holder on a, pip on b, does b wait
     ("exclusive", "list", True),
     ("exclusive", "install plhsmall==2.0", True),
-    ("exclusive", "uninstall -y plhsmall", True),
-    ("exclusive", "download --no-deps -d /tmp/dl plhsmall==1.0", False),
-    ("shared", "list", False),
-    ("shared", "freeze", False),
-    ("shared", "uninstall -y plhsmall", True),
+    pytest.param("exclusive", "uninstall -y plhsmall", True, marks=long),
+    pytest.param("exclusive", "download --no-deps -d /tmp/dl plhsmall==1.0", False, marks=long),
+    pytest.param("shared", "list", False, marks=long),
+    pytest.param("shared", "freeze", False, marks=long),
+    pytest.param("shared", "uninstall -y plhsmall", True, marks=long),
 ]
 
 
@@ -146,19 +149,25 @@ def test_install_takes_shared_then_exclusive_across_hosts():
         job.kill()
 
 
+@long
 def test_uv_pip_on_a_waits_for_pip_on_b():
     run("b", "pip install -q uv", bound=300)
     holder = Holder("b", "exclusive", "uvh", pip_style=True)
-    job = Job("a", "uv pip install --python /nfs/venv/bin/python --offline --no-index --find-links /wheels "
-                   "plhsmall==1.0 >/lab/uv.out 2>/lab/uv.err")
+    job = Job(
+        "a",
+        "uv pip install --python /nfs/venv/bin/python --offline --no-index --find-links /wheels "
+        "plhsmall==1.0 >/lab/uv.out 2>/lab/uv.err",
+    )
     try:
         time.sleep(15)
         assert not job.done(), lab.read("uv.err")
         holder.release()
         status, _, _ = job.wait(180)
         assert status == 0, lab.read("uv.err")
-        note(f"uv pip on a while pip's holder on b held the lock: waited, then exit 0; uv said: "
-             f"{lab.read('uv.err').strip().splitlines()[:2]}")
+        note(
+            f"uv pip on a while pip's holder on b held the lock: waited, then exit 0; uv said: "
+            f"{lab.read('uv.err').strip().splitlines()[:2]}"
+        )
     finally:
         job.kill()
 
@@ -184,22 +193,29 @@ def _stress_round(hook, seed):
     return wall, problems, integrity
 
 
+@long
+@pytest.mark.timeout(2400)
 def test_cross_host_stress_is_clean_with_the_hook_and_broken_without():
     ops = 2 * WORKERS * OPS
     wall, problems, integrity = _stress_round(True, 100)
-    note(f"stress with the hook: 2 hosts x {WORKERS} workers x {OPS} ops = {ops} operations in {wall:.0f} s; "
-         f"operation failures {problems}; verify/pip check {integrity}")
+    note(
+        f"stress with the hook: 2 hosts x {WORKERS} workers x {OPS} ops = {ops} operations in {wall:.0f} s; "
+        f"operation failures {problems}; verify/pip check {integrity}"
+    )
     assert problems == {} and integrity == {}
     wall0, problems0, integrity0 = _stress_round(False, 200)
     run("b", f"{GUEST} repair")
-    note(f"stress with PIPLOCKHOOK=0: {ops} operations in {wall0:.0f} s; operation failures {problems0}; "
-         f"verify/pip check {integrity0}")
+    note(
+        f"stress with PIPLOCKHOOK=0: {ops} operations in {wall0:.0f} s; operation failures {problems0}; "
+        f"verify/pip check {integrity0}"
+    )
     assert problems0 or integrity0, "the unlocked control round broke nothing: no race shown"
 
 
 # -- the server restarts; a holder host crashes
 
 
+@long
 def test_nfsd_restarted_while_a_lock_is_held_reclaims_it():
     holder = Holder("a", "exclusive", "rec")
     start = time.monotonic()
@@ -207,12 +223,14 @@ def test_nfsd_restarted_while_a_lock_is_held_reclaims_it():
     during = run("b", f"{GUEST} try shared").stdout.strip()
     time.sleep(LEASE + 5)  # the grace period is over
     after = run("b", f"{GUEST} try shared").stdout.strip()
-    held = run("a", f"grep -c FLOCK /proc/locks; ls /lab").stdout
+    held = run("a", "grep -c FLOCK /proc/locks; ls /lab").stdout
     assert not holder.job.done()
     holder.release()
     free = run("b", f"{GUEST} try exclusive").stdout.strip()
-    note(f"nfsd restarted while a held LOCK_EX: b's LOCK_SH|LOCK_NB right after: {during}; "
-         f"after grace ({LEASE} s) + 5 s: {after}; after a released: {free} ({time.monotonic() - start:.0f} s)")
+    note(
+        f"nfsd restarted while a held LOCK_EX: b's LOCK_SH|LOCK_NB right after: {during}; "
+        f"after grace ({LEASE} s) + 5 s: {after}; after a released: {free} ({time.monotonic() - start:.0f} s)"
+    )
     assert during == "refused EAGAIN" and after == "refused EAGAIN", held
     assert free == "got"
 
@@ -233,13 +251,18 @@ def test_a_holder_hosts_crash_frees_the_lock_within_the_lease_and_verify_repairs
     try:
         got = run("b", f"{GUEST} acquire exclusive", bound=180).stdout.strip()
         after = time.monotonic() - crashed
-        note(f"a crashed holding LOCK_EX mid-install (lease {LEASE} s): b's blocking flock {got} s, "
-             f"{after:.1f} s after the crash as the host saw it")
+        note(
+            f"a crashed holding LOCK_EX mid-install (lease {LEASE} s): b's blocking flock {got} s, "
+            f"{after:.1f} s after the crash as the host saw it"
+        )
         assert after <= 2 * LEASE + MARGIN
         verify = run("b", "piplockhook verify --json", check=False)
         assert verify.returncode == 1, verify.stdout + verify.stderr
         problems = json.loads(verify.stdout)["problems"]
-        note("verify on b after the crash: " + "; ".join(f"{p['kind']} {p['distribution']}: {p['repair']}" for p in problems))
+        note(
+            "verify on b after the crash: "
+            + "; ".join(f"{p['kind']} {p['distribution']}: {p['repair']}" for p in problems)
+        )
         assert problems and all(p["repair"] for p in problems)
         for p in problems:
             run("b", p["repair"])
