@@ -185,10 +185,13 @@ def _stress_round(hook, seed):
     results = [job.wait(1260) for job in jobs]
     wall = time.monotonic() - start
     problems = {}
-    for status, out, err in results:
+    for host, (status, out, err) in zip("ab", results):
         assert status == 0, err
-        for k, v in json.loads(out)["problems"].items():
+        found = json.loads(out)
+        for k, v in found["problems"].items():
             problems[k] = problems.get(k, 0) + v
+        with open(os.path.join(lab.DIR, f"stress-samples-{'hook' if hook else 'nohook'}-{host}.txt"), "w") as f:
+            f.write("\n\n".join(found["samples"]))
     integrity = json.loads(run("b", f"{GUEST} integrity").stdout)
     return wall, problems, integrity
 
@@ -197,6 +200,14 @@ def _stress_round(hook, seed):
 @pytest.mark.timeout(2400)
 def test_cross_host_stress_is_clean_with_the_hook_and_broken_without():
     ops = 2 * WORKERS * OPS
+    run("b", f"{GUEST} repair")
+    try:
+        _stress_both(ops)
+    finally:
+        run("b", f"{GUEST} repair")
+
+
+def _stress_both(ops):
     wall, problems, integrity = _stress_round(True, 100)
     note(
         f"stress with the hook: 2 hosts x {WORKERS} workers x {OPS} ops = {ops} operations in {wall:.0f} s; "
@@ -204,7 +215,6 @@ def test_cross_host_stress_is_clean_with_the_hook_and_broken_without():
     )
     assert problems == {} and integrity == {}
     wall0, problems0, integrity0 = _stress_round(False, 200)
-    run("b", f"{GUEST} repair")
     note(
         f"stress with PIPLOCKHOOK=0: {ops} operations in {wall0:.0f} s; operation failures {problems0}; "
         f"verify/pip check {integrity0}"
@@ -239,6 +249,7 @@ MARGIN = 15  # seconds beyond two lease periods (the laundromat runs once a leas
 
 
 def test_a_holder_hosts_crash_frees_the_lock_within_the_lease_and_verify_repairs():
+    run("b", f"{GUEST} repair")
     run("b", "pip install -q plhdemo==1.0")
     watch = Job("a", f"{GUEST} watch-mid-install {SITE} '~lhdemo'")
     pip = Job("a", "pip install plhdemo==3.0 >/lab/crash.out 2>/lab/crash.err")
