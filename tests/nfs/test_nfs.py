@@ -135,6 +135,7 @@ def test_a_pip_on_b_waits_for_a_holder_on_a(holding, args, waits, hook):
 def test_install_takes_shared_then_exclusive_across_hosts():
     """a holds shared: b's install resolves beside it, then waits for the
     exclusive lock only to change files."""
+    run("b", "pip install -q plhsmall==1.0")  # so that 2.0 is a change
     holder = Holder("a", "shared", "sh", pip_style=True)
     job = _pip_on_b("install plhsmall==2.0", name="inst")
     try:
