@@ -43,7 +43,16 @@ BENCHMARKS = [
     ("P4 / P5 — fairness and the lock itself", "lock_cost.py", ["--rounds", "20"], ["--rounds", "2"]),
     ("Stress — what is lost without the lock", "stress.py", [], ["--workers", "3", "--ops", "4", "--rounds", "1"]),
     ("V — verify throughput", "verify.py", [], ["--quick"]),
+    # Needs the NFS lab up (.ci/nfs up): measured only with --only nfs.py,
+    # otherwise docs/performance.md's section is carried over as it is.
+    (
+        "N — across hosts, in the NFS lab",
+        "nfs.py",
+        ["--pairs", "5", "--rounds", "100", "--stress-ops", "3"],
+        ["--pairs", "1", "--rounds", "20", "--stress-ops", "1"],
+    ),
 ]
+LAB_ONLY = {"nfs.py"}
 
 INTRO = """\
 # Performance
@@ -94,12 +103,17 @@ def main() -> None:
     if args.only:
         with open(args.output, encoding="utf-8") as f:
             previous = sections(f.read())
+    with open(os.path.join(ROOT, "docs", "performance.md"), encoding="utf-8") as f:
+        published = sections(f.read())
     pythons = subprocess.run([os.path.join(ROOT, ".ci", "pythons")], capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, PATH=f"{pythons}{os.pathsep}{os.environ['PATH']}" if pythons else os.environ["PATH"])
     parts = [INTRO]
     for title, script, full, quick in BENCHMARKS:
         if args.only and script not in args.only:
             parts.append(previous[title])
+            continue
+        if script in LAB_ONLY and not args.only:  # the published figures, as they are
+            parts.append(published[title])
             continue
         parts.append(measure(title, script, quick if args.quick else full, env))
     with open(args.output, "w", encoding="utf-8") as f:

@@ -23,7 +23,7 @@ IMPORT_CHECK = """
 import fcntl, os, sys
 lock = None
 if os.environ.get("PIPLOCKHOOK") != "0":
-    lock = open(os.path.join(sys.prefix, ".lock"), "a")
+    lock = open(os.path.join(sys.prefix, ".lock"), "a+")  # NFSv4 refuses LOCK_SH on a write-only fd (EBADF)
     fcntl.flock(lock, fcntl.LOCK_SH)
 try:
     import {demo}

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from piplockhook import nesting, policy, settings
+from piplockhook import fscheck, nesting, policy, settings
 from piplockhook.filelock import EXCLUSIVE, SHARED
-from piplockhook.fscheck import Mount, warnings_for
+from piplockhook.fscheck import Mount, local_only, warnings_for
 
 # -- policy: which lock each pip command takes
 
@@ -131,8 +131,6 @@ def test_only_an_ancestor_counts(monkeypatch):
     [
         ("ext4", "rw,relatime", None),
         ("nfs4", "rw,local_lock=none", "NFS"),
-        ("nfs", "rw,local_lock=all", "local_lock"),
-        ("nfs", "rw,nolock", "nolock"),
         ("lustre", "rw", "Lustre without the flock"),
         ("lustre", "rw,flock", None),
         ("cifs", "rw", "SMB"),
@@ -143,3 +141,26 @@ def test_filesystem_warnings(fstype, options, says):
     warnings = warnings_for(Mount("/m", fstype, options))
     assert (warnings == []) if says is None else (len(warnings) == 1 and says in warnings[0])
     assert warnings_for(None) == []
+
+
+@pytest.mark.parametrize(
+    ("fstype", "options", "says"),
+    [
+        ("nfs4", "rw,vers=4.2,local_lock=all", "local_lock=all"),
+        ("nfs", "rw,vers=3,local_lock=flock", "local_lock=flock"),
+        ("nfs", "rw,vers=3,nolock", "nolock"),
+        ("nfs4", "rw,vers=4.2,local_lock=none", None),
+        ("nfs", "rw,vers=3,local_lock=none", None),
+        ("ext4", "rw,nolock", None),
+    ],
+)
+def test_mounts_keeping_locks_on_this_host_fail_the_check(fstype, options, says, monkeypatch, tmp_path):
+    mount = Mount("/m", fstype, options)
+    why = local_only(mount)
+    assert (why is None) if says is None else (says in why and "other hosts" in why)
+    if says:
+        assert warnings_for(mount) == []  # the failure says it, once
+    monkeypatch.setattr(fscheck, "mount_of", lambda path: mount)
+    works, problem = fscheck.contend(str(tmp_path))
+    assert works == (says is None)
+    assert (problem == "") if says is None else (says in problem)

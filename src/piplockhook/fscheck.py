@@ -2,8 +2,10 @@
 
 Two processes contend for one scratch file beside the lock: while one holds it
 exclusively the other must get neither mode; while one holds it shared the other
-must get shared but not exclusive. The mount is then looked up, to warn where
-locks may not be seen from other hosts.
+must get shared but not exclusive. The mount is then looked up: where it keeps
+locks on this host (NFS with local_lock or nolock) the check fails, as two
+processes here cannot show that; where locks may not be seen from other hosts,
+it warns.
 """
 
 from __future__ import annotations
@@ -61,16 +63,28 @@ def mount_of(path: str) -> Mount | None:
     return best
 
 
+def local_only(mount: Mount | None) -> str | None:
+    """Why flock locks on `mount` never leave this host, or None: NFS mounted
+    with local_lock=all or local_lock=flock, or nolock (measured in .ci/nfs)."""
+    if mount is None or not mount.fstype.startswith("nfs"):
+        return None
+    options = mount.options.split(",")
+    for option in ("local_lock=all", "local_lock=flock", "nolock"):
+        if option in options:
+            return (
+                f"{mount.point} is NFS mounted with {option}: flock locks stay on this host,"
+                " so pips on other hosts are not excluded (mount it without that option)"
+            )
+    return None
+
+
 def warnings_for(mount: Mount | None) -> list[str]:
-    if mount is None:
+    """What to warn about on `mount`; nothing where `local_only` fails the check."""
+    if mount is None or local_only(mount):
         return []
     options = mount.options.split(",")
     where = f"{mount.point} ({mount.fstype}, {mount.options})"
     if mount.fstype.startswith("nfs"):
-        if "local_lock=all" in options or "local_lock=flock" in options:
-            return [f"{where}: flock locks stay on this host (local_lock): pips on other hosts are not excluded"]
-        if "nolock" in options:
-            return [f"{where}: mounted nolock: locks stay on this host"]
         return [
             f"{where}: NFS; flock goes through the server's byte-range locks, so other hosts see it only if they use the same server locking"
         ]
@@ -140,7 +154,12 @@ def contend(directory: str, timeout: float = 20.0) -> tuple[bool, str]:
         expectations.append(("the other's exclusive while we hold it shared", ask("try-exclusive") == "no"))
         primitive.unlock(fd)
         failed = [name for name, ok in expectations if not ok]
-        return (not failed, "; ".join(f"wrong: {f}" for f in failed))
+        if failed:
+            return False, "; ".join(f"wrong: {f}" for f in failed)
+        why = local_only(mount_of(directory))
+        if why:
+            return False, f"two processes here excluded each other, but {why}"
+        return True, ""
     except TimeoutError as exc:
         return False, str(exc)
     except OSError as exc:

@@ -1,0 +1,286 @@
+"""Across hosts: pips on a and b share one venv on the lab's NFS export.
+
+The lab (.ci/nfs up) is running: a server and clients a and b, /nfs/venv on
+NFSv4.2 unless a test remounts. Every guest command is bounded (lab.BOUND);
+barriers are files in /lab. Figures go to the terminal (-s) and to
+$PLH_NFS_DIR/results.txt for the docs.
+"""
+
+import json
+import os
+import time
+
+import lab
+import pytest
+from lab import GUEST, LEASE, SITE, Holder, Job, run
+
+pytestmark = pytest.mark.nfs
+# `.ci/nfs test --short` (CI) skips these: the full tier takes ~30 min here.
+long = pytest.mark.skipif(os.environ.get("PLH_NFS_TIER") == "short", reason="long tier only (.ci/nfs test)")
+
+RESULTS = os.path.join(lab.DIR, "results.txt")
+
+
+def note(text):
+    print(text)
+    with open(RESULTS, "a") as f:
+        f.write(text + "\n")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_up():
+    try:
+        run("a", "true", bound=60)
+        run("b", "true", bound=60)
+    except Exception as exc:
+        pytest.exit(f"the NFS lab is not up (.ci/nfs up): {exc}", returncode=1)
+    os.makedirs(lab.LAB, exist_ok=True)
+    lab.install_guest_scripts()
+    run("b", "pip install -q plhsmall==1.0")
+    yield
+
+
+@pytest.fixture(autouse=True)
+def clean_lab():
+    lab.clear()
+    yield
+    for name in os.listdir(lab.LAB):  # free any holder a failing test left
+        if name.endswith(".held"):
+            lab.flag(name[: -len(".held")] + ".release")
+
+
+# -- check, and which mounts lock across hosts
+
+
+@pytest.mark.parametrize(("kind", "crosses"), [("v4", True), ("v3", True), ("local", False)])
+def test_check_and_cross_host_locks_on_each_kind_of_mount(kind, crosses):
+    lab.nfs("mount", kind)
+    try:
+        probe = "/nfs/probe.lock"
+        holder = Holder("a", "exclusive", "probe", lockpath=probe)
+        seen = run("b", f"{GUEST} try shared {probe}").stdout.strip()
+        holder.release()
+        check = run("b", "piplockhook check", check=False)
+        read_only = run("b", f"{GUEST} ro-exclusive /nfs/ro.lock").stdout.strip()
+        note(
+            f"mount {kind}: b's LOCK_SH|LOCK_NB while a holds LOCK_EX: {seen}; check exit {check.returncode}: "
+            f"{check.stdout.splitlines()[0]}; exclusive flock on a read-only fd: {read_only}"
+        )
+        assert seen == ("refused EAGAIN" if crosses else "got")
+        if crosses:
+            assert check.returncode == 0 and "locking works" in check.stdout
+        else:
+            assert check.returncode == 1
+            assert "locking does NOT work" in check.stdout and "local_lock=all" in check.stdout
+            assert "other hosts are not excluded" in check.stdout
+        assert read_only == ("refused EBADF" if kind == "v4" else "got")
+    finally:
+        lab.nfs("mount", "v4")
+
+
+# -- the lock table across hosts: holder on a, pip on b
+
+
+def _pip_on_b(args, hook=True, name="pip"):
+    env = "" if hook else "PIPLOCKHOOK=0 "
+    return Job("b", f"{env}pip {args} >/lab/{name}.out 2>/lab/{name}.err")
+
+
+def _waits(job, name="pip"):
+    """True once the pip says it waits (and is still running); False if it ends first."""
+    lab.wait_for(lambda: "waiting for" in lab.read(name + ".err") or job.done(), 120, "pip waits or ends")
+    return not job.done() and "waiting for" in lab.read(name + ".err")
+
+
+ROWS = [
+    # holder on a, pip on b, does b wait
+    ("exclusive", "list", True),
+    ("exclusive", "install plhsmall==2.0", True),
+    pytest.param("exclusive", "uninstall -y plhsmall", True, marks=long),
+    pytest.param("exclusive", "download --no-deps -d /tmp/dl plhsmall==1.0", False, marks=long),
+    pytest.param("shared", "list", False, marks=long),
+    pytest.param("shared", "freeze", False, marks=long),
+    pytest.param("shared", "uninstall -y plhsmall", True, marks=long),
+]
+
+
+@pytest.mark.parametrize(("holding", "args", "waits"), ROWS)
+@pytest.mark.parametrize("hook", [True, False], ids=["hook", "PIPLOCKHOOK=0"])
+def test_a_pip_on_b_waits_for_a_holder_on_a(holding, args, waits, hook):
+    if not hook and not waits:
+        pytest.skip("nothing to show: it does not wait with the hook either")
+    if "uninstall" in args:
+        run("b", "pip install -q plhsmall==1.0")
+    holder = Holder("a", holding, "row", pip_style=True)
+    job = _pip_on_b(args, hook)
+    try:
+        if hook and waits:
+            assert _waits(job), lab.read("pip.err")
+            time.sleep(2)  # still waiting a moment later
+            assert not job.done()
+            holder.release()
+            status, _, _ = job.wait(180)
+            assert status == 0, lab.read("pip.err")
+            assert "acquired" in lab.read("pip.err")
+        else:
+            status, _, _ = job.wait(180)  # ends while the holder still holds
+            assert status == 0, lab.read("pip.err")
+            assert "waiting for" not in lab.read("pip.err")
+            assert not holder.job.done()
+            holder.release()
+    finally:
+        job.kill()
+
+
+def test_install_takes_shared_then_exclusive_across_hosts():
+    """a holds shared: b's install resolves beside it, then waits for the
+    exclusive lock only to change files."""
+    run("b", "pip install -q plhsmall==1.0")  # so that 2.0 is a change
+    holder = Holder("a", "shared", "sh", pip_style=True)
+    job = _pip_on_b("install plhsmall==2.0", name="inst")
+    try:
+        assert _waits(job, "inst"), lab.read("inst.err")
+        assert "waiting for exclusive lock" in lab.read("inst.err")
+        holder.release()
+        status, _, _ = job.wait(180)
+        assert status == 0, lab.read("inst.err")
+        assert "plhsmall==2.0" in run("a", "PIPLOCKHOOK=0 pip freeze").stdout
+    finally:
+        job.kill()
+
+
+@long
+def test_uv_pip_on_a_waits_for_pip_on_b():
+    run("b", "pip install -q uv", bound=300)
+    holder = Holder("b", "exclusive", "uvh", pip_style=True)
+    job = Job(
+        "a",
+        "uv pip install --python /nfs/venv/bin/python --offline --no-index --find-links /wheels "
+        "plhsmall==1.0 >/lab/uv.out 2>/lab/uv.err",
+    )
+    try:
+        time.sleep(15)
+        assert not job.done(), lab.read("uv.err")
+        holder.release()
+        status, _, _ = job.wait(180)
+        assert status == 0, lab.read("uv.err")
+        note(
+            f"uv pip on a while pip's holder on b held the lock: waited, then exit 0; uv said: "
+            f"{lab.read('uv.err').strip().splitlines()[:2]}"
+        )
+    finally:
+        job.kill()
+
+
+# -- the cross-host stress
+
+
+WORKERS, OPS = 3, int(os.environ.get("PLH_NFS_STRESS_OPS", "4"))
+
+
+def _stress_round(hook, seed):
+    start = time.monotonic()
+    command = f"{GUEST} stress {{}} {WORKERS} {OPS} {1 if hook else 0}"
+    jobs = [Job(h, command.format(seed + i), bound=1200) for i, h in enumerate("ab")]
+    results = [job.wait(1260) for job in jobs]
+    wall = time.monotonic() - start
+    problems = {}
+    for host, (status, out, err) in zip("ab", results):
+        assert status == 0, err
+        found = json.loads(out)
+        for k, v in found["problems"].items():
+            problems[k] = problems.get(k, 0) + v
+        with open(os.path.join(lab.DIR, f"stress-samples-{'hook' if hook else 'nohook'}-{host}.txt"), "w") as f:
+            f.write("\n\n".join(found["samples"]))
+    integrity = json.loads(run("b", f"{GUEST} integrity").stdout)
+    return wall, problems, integrity
+
+
+@long
+@pytest.mark.timeout(2400)
+def test_cross_host_stress_is_clean_with_the_hook_and_broken_without():
+    ops = 2 * WORKERS * OPS
+    run("b", f"{GUEST} repair")
+    try:
+        _stress_both(ops)
+    finally:
+        run("b", f"{GUEST} repair")
+
+
+def _stress_both(ops):
+    wall, problems, integrity = _stress_round(True, 100)
+    note(
+        f"stress with the hook: 2 hosts x {WORKERS} workers x {OPS} ops = {ops} operations in {wall:.0f} s; "
+        f"operation failures {problems}; verify/pip check {integrity}"
+    )
+    assert problems == {} and integrity == {}
+    wall0, problems0, integrity0 = _stress_round(False, 200)
+    note(
+        f"stress with PIPLOCKHOOK=0: {ops} operations in {wall0:.0f} s; operation failures {problems0}; "
+        f"verify/pip check {integrity0}"
+    )
+    assert problems0 or integrity0, "the unlocked control round broke nothing: no race shown"
+
+
+# -- the server restarts; a holder host crashes
+
+
+@long
+def test_nfsd_restarted_while_a_lock_is_held_reclaims_it():
+    holder = Holder("a", "exclusive", "rec")
+    start = time.monotonic()
+    run("server", "rpc.nfsd 0 && sleep 1 && rpc.nfsd 4")
+    during = run("b", f"{GUEST} try shared").stdout.strip()
+    time.sleep(LEASE + 5)  # the grace period is over
+    after = run("b", f"{GUEST} try shared").stdout.strip()
+    held = run("a", "grep -c FLOCK /proc/locks; ls /lab").stdout
+    assert not holder.job.done()
+    holder.release()
+    free = run("b", f"{GUEST} try exclusive").stdout.strip()
+    note(
+        f"nfsd restarted while a held LOCK_EX: b's LOCK_SH|LOCK_NB right after: {during}; "
+        f"after grace ({LEASE} s) + 5 s: {after}; after a released: {free} ({time.monotonic() - start:.0f} s)"
+    )
+    assert during == "refused EAGAIN" and after == "refused EAGAIN", held
+    assert free == "got"
+
+
+MARGIN = 15  # seconds beyond two lease periods (the laundromat runs once a lease)
+
+
+def test_a_holder_hosts_crash_frees_the_lock_within_the_lease_and_verify_repairs():
+    run("b", f"{GUEST} repair")
+    run("b", "pip install -q plhdemo==1.0")
+    watch = Job("a", f"{GUEST} watch-mid-install {SITE} '~lhdemo'")
+    pip = Job("a", "pip install plhdemo==3.0 >/lab/crash.out 2>/lab/crash.err")
+    lab.wait_for(lambda: os.path.exists(lab.path("mid")) or os.path.exists(lab.path("missed")), 240, "mid-install")
+    assert os.path.exists(lab.path("mid")), "pip finished before the watcher saw it mid-install"
+    lab.nfs("crash", "a")
+    crashed = time.monotonic()
+    pip.kill()
+    watch.kill()
+    try:
+        got = run("b", f"{GUEST} acquire exclusive", bound=180).stdout.strip()
+        after = time.monotonic() - crashed
+        note(
+            f"a crashed holding LOCK_EX mid-install (lease {LEASE} s): b's blocking flock {got} s, "
+            f"{after:.1f} s after the crash as the host saw it"
+        )
+        assert after <= 2 * LEASE + MARGIN
+        verify = run("b", "piplockhook verify --json", check=False)
+        assert verify.returncode == 1, verify.stdout + verify.stderr
+        problems = json.loads(verify.stdout)["problems"]
+        note(
+            "verify on b after the crash: "
+            + "; ".join(f"{p['kind']} {p['distribution']}: {p['repair']}" for p in problems)
+        )
+        assert problems and all(p["repair"] for p in problems)
+        for p in problems:
+            run("b", p["repair"])
+        again = run("b", "piplockhook verify", check=False)
+        assert again.returncode == 0, again.stdout
+        run("b", "pip install -q plhdemo==3.0")  # and pip works on
+        assert "plhdemo==3.0" in run("b", "PIPLOCKHOOK=0 pip freeze").stdout
+    finally:
+        lab.nfs("boot", "a")
+        lab.nfs("mount", "v4", "a")
