@@ -189,7 +189,7 @@ def test_outside_pip_s_handlers_a_timeout_is_one_error_line_and_exit_1(monkeypat
     holder.acquire(EXCLUSIVE)
     settings = pipwrappers.read()
     with pytest.raises(SystemExit) as raised:
-        with pipcommand.held_outside_command(settings, SHARED, pipcommand.Reporter(False)):
+        with pipcommand.held_outside_command(settings, SHARED, pipcommand.Reporter(False), loud=False):
             pass
     assert raised.value.code == 1
     assert capsys.readouterr().err.startswith("ERROR: piplockhook: timed out after 0.1s")

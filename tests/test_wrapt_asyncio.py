@@ -93,4 +93,7 @@ def test_the_stand_in_costs_pip_nothing_it_did_not_pay(probed):
     env = probed.env(PLH_PROBE=check)
     result = probed.run([probed.python, "-m", "pip", "list"], env=env)
     assert "piplockhook" in result.stdout
-    assert f"LOADED {not newest_wrapt(probed)}" in result.stderr, result.stderr
+    # Unless bare pip loads asyncio itself (pip 21 on 3.9 does), or this wrapt is older than 2.2.
+    bare = probed.run([probed.python, "-m", "pip", "list"], env=probed.env(PLH_PROBE=check, PIPLOCKHOOK="0"))
+    pip_loads_it = "LOADED True" in bare.stderr
+    assert f"LOADED {pip_loads_it or not newest_wrapt(probed)}" in result.stderr, (result.stderr, bare.stderr)

@@ -96,13 +96,16 @@ def fallback(reporter: Reporter, what: str) -> None:
 
 
 @contextlib.contextmanager
-def held_outside_command(settings: Settings, mode: str, reporter: Reporter) -> Iterator[EnvironmentLock | None]:
+def held_outside_command(
+    settings: Settings, mode: str, reporter: Reporter, *, loud: bool
+) -> Iterator[EnvironmentLock | None]:
     """Hold the environment's lock where pip's command handlers are not
     around us: errors and Ctrl-C end the process here, in pip's words.
-    Yields None where locking failed unexpectedly."""
+    Yields None where locking failed unexpectedly. `loud`: say so in a
+    warning where the lock cannot be had (else the command's own lock will)."""
     lock = None
     try:
-        lock = environment_lock(location_for_options(None, settings.lockfile), settings, reporter)
+        lock = environment_lock(location_for_options(None, settings.lockfile), settings, reporter, loud=loud)
         lock.acquire(mode)
     except (LockTimeout, LockError) as exc:
         close_quietly(lock)

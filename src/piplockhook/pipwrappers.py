@@ -77,7 +77,8 @@ def _shared_for_working_set() -> Iterator[None]:
         yield
         return
     reporter = Reporter(settings.debug, quiet_from_argv(sys.argv))
-    with held_outside_command(settings, SHARED, reporter) as lock:
+    # Quiet where unlocked: the command's own lock, taken next, says so if it writes.
+    with held_outside_command(settings, SHARED, reporter, loud=False) as lock:
         if lock is not None and lock.mode is not None:
             reporter.debug("building", lock.mode, lock.path, "pkg_resources working set, under this lock")
         yield
@@ -237,5 +238,5 @@ def _whole_pip_exclusive(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kw
         return wrapped(*args, **kwargs)
     reporter = Reporter(settings.debug, quiet_from_argv(sys.argv))
     fallback(reporter, "pip._internal.cli.base_command.Command.main")
-    with held_outside_command(settings, EXCLUSIVE, reporter):
+    with held_outside_command(settings, EXCLUSIVE, reporter, loud=True):
         return wrapped(*args, **kwargs)
