@@ -64,16 +64,16 @@ def _why_inactive(settings: Settings, env: Mapping[str, str]) -> list[str]:
     return reasons
 
 
-def lock_state(path: str, kind: str, label: str) -> dict[str, Any]:
-    """One lock file as `status --json` shows it under "locks"."""
+def lock_state(path: str, kind: str, label: str, unlockable: str = "") -> dict[str, Any]:
+    """One lock file as `status --json` shows it under "locks" (`unlockable`:
+    why_unlockable(path), asked once by the caller, for our own lock)."""
     found: list[_holders.Holder] = []
     note = ""
     try:
         nofollow = getattr(os, "O_NOFOLLOW", 0) if kind == "uv" else 0  # uv's is in a world-writable dir
         fd = os.open(path, os.O_RDONLY | nofollow)
     except FileNotFoundError:
-        if kind == "piplockhook":
-            note = why_unlockable(path)
+        note = unlockable
     except OSError as exc:
         note = f"cannot open {path}: {exc.strerror}" + (" (pip skips uv's lock then)" if kind == "uv" else "")
     else:
@@ -97,8 +97,8 @@ def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str,
     """Everything `piplockhook status` shows; the keys are the --json format."""
     reasons = _why_inactive(settings, env)
     where = location_for_options(None, settings.lockfile)
-    ours = lock_state(where.path, "piplockhook", where.environment)
-    unlockable = why_unlockable(where.path)
+    unlockable = why_unlockable(where.path)  # once: a missing file is probed with a scratch file
+    ours = lock_state(where.path, "piplockhook", where.environment, unlockable)
     return {
         "version": piplockhook.__version__,
         "python": sys.executable,
