@@ -190,20 +190,25 @@ class Background:
 
 
 class LockHolder(Background):
-    """Holds a lock file from another process (tests/lockholder.py)."""
+    """Holds a lock file from another process (tests/lockholder.py), or from
+    the process `args` start when given (tests/windows: a Windows holder)."""
 
-    def __init__(self, path):
-        super().__init__([sys.executable, os.path.join(HERE, "lockholder.py"), path], dict(os.environ))
+    WHO = "lock holder"
+    ANSWER_SECONDS = 30  # how long an answer to hold/release may take
+    QUIT_SECONDS = 10
 
-    def hold(self, mode, timeout=30):
+    def __init__(self, path, args=None, env=None):
+        super().__init__(args or [sys.executable, os.path.join(HERE, "lockholder.py"), path], env or dict(os.environ))
+
+    def hold(self, mode, timeout=None):
         count = len(self.lines["stdout"])
         self.send(mode)
-        self._await(count, f"held {mode}", timeout)
+        self._await(count, f"held {mode}", timeout or self.ANSWER_SECONDS)
 
-    def release(self, timeout=30):
+    def release(self, timeout=None):
         count = len(self.lines["stdout"])
         self.send("release")
-        self._await(count, "released", timeout)
+        self._await(count, "released", timeout or self.ANSWER_SECONDS)
 
     def _await(self, count, text, timeout):
         deadline = time.monotonic() + timeout
@@ -211,13 +216,13 @@ class LockHolder(Background):
             if any(line.strip() == text for line in self.lines["stdout"][count:]):
                 return
             time.sleep(0.01)
-        raise AssertionError(f"lock holder did not answer {text!r} within {timeout}s")
+        raise AssertionError(f"{self.WHO} did not answer {text!r} within {timeout}s:\n{self.output()}")
 
     def close(self):
         try:
             if self.running():
                 self.send("quit")
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=self.QUIT_SECONDS)
         except Exception:
             pass
         self.kill()

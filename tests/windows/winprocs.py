@@ -10,9 +10,8 @@ import os
 import shlex
 import shutil
 import subprocess
-import time
 
-from procs import TIMEOUT, Background, controlled_env
+from procs import TIMEOUT, Background, LockHolder, controlled_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("PLH_WINE_CACHE", "/var/tmp/piplockhook-wine")
@@ -154,38 +153,14 @@ def make_venv(path, base_path, wheelhouse):
     return venv
 
 
-class WinHolder(Background):
+class WinHolder(LockHolder):
     """Holds a lock file from another Windows process (winholder.py)."""
 
+    WHO = "Windows lock holder"
+    ANSWER_SECONDS = 60
+    QUIT_SECONDS = 20
+
     def __init__(self, interpreter, path):
-        super().__init__(
-            interpreter.argv([interpreter.python, os.path.join(HERE, "winholder.py"), winpath(path)]), wine_env()
-        )
+        args = interpreter.argv([interpreter.python, os.path.join(HERE, "winholder.py"), winpath(path)])
+        super().__init__(path, args, wine_env())
         self.expect("ready", stream="stdout", timeout=60)
-
-    def hold(self, mode, timeout=60):
-        count = len(self.lines["stdout"])
-        self.send(mode)
-        self._await(count, f"held {mode}", timeout)
-
-    def release(self, timeout=60):
-        count = len(self.lines["stdout"])
-        self.send("release")
-        self._await(count, "released", timeout)
-
-    def _await(self, count, text, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(line.strip() == text for line in self.lines["stdout"][count:]):
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"Windows lock holder did not answer {text!r} within {timeout}s:\n{self.output()}")
-
-    def close(self):
-        try:
-            if self.running():
-                self.send("quit")
-                self.proc.wait(timeout=20)
-        except Exception:
-            pass
-        self.kill()
