@@ -1,7 +1,7 @@
 """The import rules of src/piplockhook, read from the source (AST).
 
 Bottom to top: the lock (filelock with _posix/_windows, holders,
-nesting, envlock) knows nothing of pip and reads no setting (envlock names
+holderrecords, nesting, envlock) knows nothing of pip and reads no setting (envlock names
 the Settings and LockLocation types only for the type checker); settings and
 locations say what the environment asks for; the pip side (_gate,
 pipwrappers, pipcommand, importhooks, policy) uses all of them;
@@ -29,9 +29,10 @@ ALLOWED = {
     "_windows": set(),
     "filelock": {"_posix", "_windows"},
     "holders": {"_windows"},
+    "holderrecords": {"filelock", "holders"},
     "report": {"process"},
     "nesting": {"filelock", "holders", "process"},
-    "envlock": {"filelock", "holders", "nesting", "report"},
+    "envlock": {"filelock", "holderrecords", "holders", "nesting", "report"},
     "locations": {"filelock", "uvlock"},
     "policy": {"filelock"},
     "_wrapt_import": set(),
@@ -41,7 +42,7 @@ ALLOWED = {
     "_gate": {"pipwrappers", "process", "settings"},
     "fscheck": {"filelock"},
     "runner": {"envlock", "report"},
-    "status": {"__init__", "holders", "locations", "settings"},
+    "status": {"__init__", "holderrecords", "holders", "locations", "settings"},
     "records": set(),
     "scopes": set(),
     "findings": set(),
@@ -61,7 +62,7 @@ ALLOWED = {
 }
 # Imported only under `if TYPE_CHECKING:` (never at run time).
 TYPES_ONLY = {"envlock": {"locations", "settings"}}
-LOCK = {"filelock", "_posix", "_windows", "holders", "nesting", "envlock"}
+LOCK = {"filelock", "_posix", "_windows", "holders", "holderrecords", "nesting", "envlock"}
 COMMAND_LINE = {"cli", "status", "runner", "fscheck", "records", "scopes", "findings", "verify", "__main__"}
 # What a venv's pip process imports of ours (uvlock only outside venvs): each
 # module costs it ~0.3-0.6 M instructions (benchmarks/pip_overhead.py).
@@ -81,6 +82,7 @@ PIP_PROCESS = {
     "_windows",
     "nesting",
     "holders",
+    "holderrecords",
     "report",
     "locations",
     "uvlock",

@@ -71,7 +71,8 @@ def read_only(fd: int) -> bool:
 _BUSY = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES)
 
 
-def try_lock(fd: int, exclusive: bool) -> bool:
+def try_lock(fd: int, exclusive: bool, at: int = 0) -> bool:
+    """`at`: the byte Windows locks; flock always locks the whole file."""
     try:
         fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except OSError as exc:
@@ -128,5 +129,5 @@ def lock(fd: int, exclusive: bool) -> None:
         raise failure[0]
 
 
-def unlock(fd: int) -> None:
+def unlock(fd: int, at: int = 0) -> None:
     fcntl.flock(fd, fcntl.LOCK_UN)

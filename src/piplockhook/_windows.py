@@ -1,4 +1,6 @@
-"""LockFileEx: shared/exclusive byte-range lock on the first byte of the file."""
+"""LockFileEx: shared/exclusive byte-range lock on one byte of the file (the first, as uv's
+whole-file lock overlaps; a holder record's lies past its text, which Windows' mandatory
+locks would otherwise make unreadable)."""
 
 from __future__ import annotations
 
@@ -77,8 +79,12 @@ def read_only(fd: int) -> bool:
     return False  # only NFSv4 flock cares (see _posix.read_only)
 
 
-def _call(fd: int, flags: int) -> bool:
-    ok = _LockFileEx(msvcrt.get_osfhandle(fd), flags, 0, 1, 0, ctypes.byref(_OVERLAPPED()))
+def _at(offset: int) -> _OVERLAPPED:
+    return _OVERLAPPED(Offset=offset & 0xFFFFFFFF, OffsetHigh=offset >> 32)
+
+
+def _call(fd: int, flags: int, at: int) -> bool:
+    ok = _LockFileEx(msvcrt.get_osfhandle(fd), flags, 0, 1, 0, ctypes.byref(_at(at)))
     if ok:
         return True
     if ctypes.get_last_error() in (_ERROR_LOCK_VIOLATION, _ERROR_IO_PENDING):
@@ -86,8 +92,8 @@ def _call(fd: int, flags: int) -> bool:
     raise ctypes.WinError(ctypes.get_last_error())
 
 
-def try_lock(fd: int, exclusive: bool) -> bool:
-    return _call(fd, _LOCKFILE_FAIL_IMMEDIATELY | (_LOCKFILE_EXCLUSIVE_LOCK if exclusive else 0))
+def try_lock(fd: int, exclusive: bool, at: int = 0) -> bool:
+    return _call(fd, _LOCKFILE_FAIL_IMMEDIATELY | (_LOCKFILE_EXCLUSIVE_LOCK if exclusive else 0), at)
 
 
 def lock(fd: int, exclusive: bool) -> None:
@@ -96,8 +102,8 @@ def lock(fd: int, exclusive: bool) -> None:
         time.sleep(0.02)
 
 
-def unlock(fd: int) -> None:
-    _UnlockFileEx(msvcrt.get_osfhandle(fd), 0, 1, 0, ctypes.byref(_OVERLAPPED()))
+def unlock(fd: int, at: int = 0) -> None:
+    _UnlockFileEx(msvcrt.get_osfhandle(fd), 0, 1, 0, ctypes.byref(_at(at)))
 
 
 def process_alive(pid: int) -> bool:

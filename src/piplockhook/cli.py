@@ -45,7 +45,7 @@ examples:
 --json keys: version, python, site_packages, installed, default ("on"/"off"),
 active, reasons (why not active), locked and unlocked_reason (can a pip here
 have the lock at all, and why not), environment, lock_path, lock_file_exists,
-lock_note, holders (pid, mode, command, running_for), holders_known, leftovers,
+lock_note, holders (pid, mode, command, running_for, host, other_namespace), holders_known, leftovers,
 and locks: every file a pip run here locks (path, kind "piplockhook" or "uv",
 for, exists, note, holders); uv's own lock is there where this Python is not
 a virtual environment."""

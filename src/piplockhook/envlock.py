@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from piplockhook import holders, nesting
+from piplockhook import holderrecords, holders, nesting
 from piplockhook.filelock import EXCLUSIVE, STRENGTH, FileLock, LockError, LockTimeout, LockUnavailable, OnWait
 from piplockhook.report import Reporter
 
@@ -58,6 +58,7 @@ class EnvironmentLock:
         self.unavailable: str | None = None  # why this run goes unlocked
         self._publication = nesting.Publication()
         self._said_waiting = False
+        self._record: holderrecords.OwnRecord | None = None  # who we are, for waiters (holderrecords.py)
 
     @property
     def mode(self) -> str | None:
@@ -96,9 +97,21 @@ class EnvironmentLock:
         except BaseException:  # Ctrl-C while waiting: leave nothing behind
             self.close()
             raise
+        self._write_record(mode)
         if self._said_waiting:
             self.reporter.acquired(mode, time.monotonic() - start)
+            holderrecords.sweep(self.path)  # what a holder that died while we waited left
         self._publication.publish(self.path, mode, self)
+
+    def _write_record(self, mode: str) -> None:
+        self._record = record = holderrecords.OwnRecord(self.path, mode)
+        if record.problem:
+            self.reporter.debug("unrecorded", mode, self.path, record.problem)
+
+    def _remove_record(self) -> None:
+        if self._record is not None:
+            self._record.remove()
+            self._record = None
 
     def _let_go_before(self, mode: str) -> None:
         # Never an in-place upgrade: release all (holding uv's file while
@@ -107,6 +120,7 @@ class EnvironmentLock:
         if old is None:
             return
         self._release_uv_files()
+        self._remove_record()
         self.file.release()
         self.reporter.debug("released", old, self.path, f"to take it {mode}")
 
@@ -121,9 +135,13 @@ class EnvironmentLock:
         self.reporter.debug("waiting", mode, path)
         self.reporter.waiting(mode, path, self.environment, cause)
 
+    def _holders(self, path: str, fd: int) -> list[holders.Holder]:
+        # Records are ours only: uv's files name who the kernel names.
+        return holderrecords.holders_at(path, fd) if path == self.path else holders.holders_of(fd)
+
     def _held_by(self, mode: str, path: str) -> OnWait:
         def on_wait(fd: int) -> None:
-            self._waiting(mode, path, "held by " + holders.describe(holders.holders_of(fd)))
+            self._waiting(mode, path, "held by " + holders.describe(self._holders(path, fd)))
 
         return on_wait
 
@@ -133,7 +151,7 @@ class EnvironmentLock:
                 holders.Holder(h.pid, "waiting for exclusive", h.command, h.running_for) for h in holders.holders_of(fd)
             ]
             writer = holders.describe(ahead) if ahead else "a writer that waits for the lock"
-            main = holders.holders_of(self.file.ensure_open())
+            main = self._holders(self.path, self.file.ensure_open())
             self._waiting(mode, self.path, f"queued behind {writer}; held by {holders.describe(main)}")
 
         return on_wait
@@ -215,7 +233,7 @@ class EnvironmentLock:
             uv_file.release()
 
     def _timeout_message(self, mode: str, stuck: FileLock) -> str:
-        who = holders.describe(holders.holders_of(stuck.fd)) if stuck.fd is not None else "?"
+        who = holders.describe(self._holders(stuck.path, stuck.fd)) if stuck.fd is not None else "?"
         return (
             f"timed out after {self.timeout:g}s ({self.timeout_setting}) waiting for the "
             f"{mode} lock on {self.environment} ({stuck.path}), held by {who}; nothing was changed"
@@ -238,6 +256,7 @@ class EnvironmentLock:
         self._release_uv_files()
         for uv_file in self.uv_files:
             uv_file.close()
+        self._remove_record()  # first: never name a holder that has let go
         if self.file.mode is not None:
             self.reporter.debug("released", self.file.mode, self.path)
         self.file.close()

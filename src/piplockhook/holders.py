@@ -69,6 +69,14 @@ def command_of(pid: int) -> str:
     return shorten(" ".join(os.fsdecode(a) for a in args if a))
 
 
+def namespace_pids(pid: int) -> list[int]:
+    """`pid`'s pids in this and every nested pid namespace (NSpid), [] where /proc does not tell."""
+    for line in _read(f"/proc/{pid}/status").splitlines():
+        if line.startswith(b"NSpid:"):
+            return [int(p) for p in line.split()[1:] if p.isdigit()]
+    return []
+
+
 def has_proc() -> bool:
     return os.path.isdir("/proc/self")
 
@@ -106,33 +114,50 @@ def is_alive(pid: int) -> bool:
 
 # -- who holds a lock
 
-NOT_LISTED_HERE = "a holder this host's kernel does not list (on another host sharing this filesystem?)"
-NOT_LISTED_ON_PLATFORM = (
-    f"a holder {sys.platform} does not name (another pip, a `piplockhook run`, or a process that is not "
-    "piplockhook: uv or flock(1)?)"
-)
+NOT_LISTED_HERE = "a process on another host that left no holder record, so probably not piplockhook (uv or flock(1)?)"
+NOT_LISTED_ON_PLATFORM = "a process that left no holder record, so probably not piplockhook (uv or flock(1)?)"
 OTHER_NAMESPACE = "a process in another pid namespace (a container?), whose pid the kernel does not show here"
 
 
 class Holder:
-    """One process holding a flock on the lock file."""
+    """One process holding the lock, as the kernel or its holder record tells."""
 
-    __slots__ = ("command", "mode", "pid", "running_for")
+    __slots__ = ("command", "host", "mode", "other_namespace", "pid", "running_for")
 
-    def __init__(self, pid: int, mode: str, command: str, running_for: float | None) -> None:
-        self.pid = pid  # 0: in another pid namespace
+    def __init__(
+        self,
+        pid: int,
+        mode: str,
+        command: str,
+        running_for: float | None,
+        host: str = "",
+        other_namespace: bool = False,
+    ) -> None:
+        self.pid = pid  # 0: in another pid namespace, unnamed
         self.mode = mode  # "shared" or "exclusive"
         self.command = command
-        self.running_for = running_for  # seconds since the holder process started
+        self.running_for = running_for  # seconds since it started (the kernel) or took the lock (a record)
+        self.host = host  # "": this host
+        self.other_namespace = other_namespace  # `pid` is its pid in another pid namespace
 
     def describe(self) -> str:
         if self.pid <= 0:
             return f"{OTHER_NAMESPACE} ({self.mode})"
+        where = (f" on {self.host}" if self.host else "") + (
+            " in another pid namespace" if self.other_namespace else ""
+        )
         age = "" if self.running_for is None else f", running {self.running_for:.0f}s"
-        return f"pid {self.pid} ({self.mode}{age})" + (f": {self.command}" if self.command else "")
+        return f"pid {self.pid}{where} ({self.mode}{age})" + (f": {self.command}" if self.command else "")
 
     def as_dict(self) -> dict[str, object]:
-        return {"pid": self.pid, "mode": self.mode, "command": self.command, "running_for": self.running_for}
+        return {
+            "pid": self.pid,
+            "mode": self.mode,
+            "command": self.command,
+            "running_for": self.running_for,
+            "host": self.host,
+            "other_namespace": self.other_namespace,
+        }
 
 
 def kernel_names_holders() -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 import piplockhook
 from piplockhook import holders as _holders
+from piplockhook.holderrecords import holders_at
 from piplockhook.locations import location_for_options, why_unlockable
 from piplockhook.settings import SITE_PACKAGES, SWITCH, Settings, default_enabled
 
@@ -78,7 +79,7 @@ def lock_state(path: str, kind: str, label: str, unlockable: str = "") -> dict[s
         note = f"cannot open {path}: {exc.strerror}" + (" (pip skips uv's lock then)" if kind == "uv" else "")
     else:
         try:
-            found = _holders.holders_of(fd)
+            found = holders_at(path, fd) if kind == "piplockhook" else _holders.holders_of(fd)
         finally:
             os.close(fd)
         if not os.access(path, os.W_OK):
@@ -120,6 +121,14 @@ def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str,
     }
 
 
+def _nobody(kernel_names_holders: bool, kind: str) -> str:
+    if kernel_names_holders:
+        return "held by: nobody"
+    if kind == "uv":
+        return "held by: not known on this platform"
+    return "held by: no piplockhook process (a uv or flock(1) holder would not show on this platform)"
+
+
 def format_status(info: dict[str, Any]) -> str:
     lines = [f"piplockhook {info['version']} in {info['site_packages']}"]
     if not info["active"]:
@@ -139,7 +148,7 @@ def format_status(info: dict[str, Any]) -> str:
             lines.append("held by:")
             lines.extend(f"  {_holders.Holder(**h).describe()}" for h in lock["holders"])
         else:
-            lines.append("held by: nobody" if info["holders_known"] else "held by: not known on this platform")
+            lines.append(_nobody(info["holders_known"], lock["kind"]))
     if info["leftovers"]:
         lines.append("leftovers of interrupted pip runs (safe to delete when no pip runs):")
         lines.extend(f"  {p}" for p in info["leftovers"])

@@ -222,6 +222,28 @@ def _stress_both(ops):
     assert problems0 or integrity0, "the unlocked control round broke nothing: no race shown"
 
 
+# -- who holds it, named across hosts (holder records)
+
+
+def _records(host):
+    return run(host, "ls -a /nfs/venv | grep -e '^.lock.holder-' -e '^.nfs' || true").stdout.split()
+
+
+def test_a_pip_on_b_names_the_holder_on_a_by_host_and_pid():
+    holder = Holder("a", "exclusive", "named", pip_style=True)
+    pid = run("a", "pgrep -of 'piplockhook run -x'").stdout.strip()
+    job = _pip_on_b("list")
+    try:
+        assert _waits(job), lab.read("pip.err")
+        line = next(x for x in lab.read("pip.err").splitlines() if "waiting for" in x)
+        note(f"a pip on b waiting for a holder on a: {line}")
+        assert f"held by pid {pid} on plh-a (exclusive, running " in line and "piplockhook run -x" in line
+    finally:
+        holder.release()
+    assert job.wait(180)[0] == 0, lab.read("pip.err")
+    assert _records("a") == [] and _records("b") == []  # no record, no .nfs* file left
+
+
 # -- the server restarts; a holder host crashes
 
 
@@ -267,6 +289,12 @@ def test_a_holder_hosts_crash_frees_the_lock_within_the_lease_and_verify_repairs
             f"{after:.1f} s after the crash as the host saw it"
         )
         assert after <= 2 * LEASE + MARGIN
+        stale = _records("b")
+        status = run("b", "piplockhook status").stdout
+        note(
+            f"a's holder record after the crash: {stale}; b's status: {[x for x in status.splitlines() if x.startswith('held by')]}; then {_records('b')}"
+        )
+        assert len(stale) == 1 and "held by: nobody" in status and _records("b") == []
         verify = run("b", "piplockhook verify --json", check=False)
         assert verify.returncode == 1, verify.stdout + verify.stderr
         problems = json.loads(verify.stdout)["problems"]

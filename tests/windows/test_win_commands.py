@@ -4,6 +4,7 @@ switches, bad settings, `check`, `verify`."""
 
 import json
 import os
+import re
 
 import pytest
 from winprocs import make_venv, winpath
@@ -43,6 +44,30 @@ def test_run_holds_the_lock_for_the_whole_command(win, flag, blocked):
         assert win.probe(win.lock_path) == "free"
     finally:
         proc.kill()
+
+
+RECORD_INFIX = ".holder-"  # piplockhook.holderrecords.INFIX
+DEAD_RECORD = "piplockhook-holder 1\nhost=GONE\npidns=\npid=999999\nmode=exclusive\nsince=0\ncommand=gone\nend\n"
+
+
+def test_a_waiting_pip_names_a_run_holder_from_its_record_and_never_a_dead_one(win, win_background):
+    folder, name = os.path.split(win.lock_path)
+    dead = os.path.join(folder, name + RECORD_INFIX + "dead")
+    with open(dead, "w") as f:
+        f.write(DEAD_RECORD)  # complete, and locked by nobody: its holder is gone
+    holder = win.start([win.exe("piplockhook.exe"), "run", "-x", "--", winpath(win.python), "-c", HOLD_STDIN])
+    try:
+        holder.expect("ready", stream="stdout", timeout=90)
+        pip = win_background(win, "list")
+        held_by = pip.expect(r"waiting for shared lock .*, held by (.*)$", timeout=120).group(1)
+        # Windows has no /proc/locks: only the record can name it.
+        assert re.match(r"pid \d+ \(exclusive, running \d+s\): .*run -x -- ", held_by), held_by
+        assert "999999" not in held_by and not os.path.exists(dead)
+        holder.send("done")
+        assert holder.finish()[0] == 0 and pip.finish()[0] == 0
+        assert [e for e in os.listdir(folder) if e.startswith(name + RECORD_INFIX)] == []
+    finally:
+        holder.kill()
 
 
 def test_run_returns_the_exit_status(win):
