@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,13 +35,24 @@ lock.close()
 """
 
 
-def uncontended(venv, rounds: int) -> list[float]:
+# The baseline for holder records (issue 21): the same lock with its record step a no-op.
+NO_RECORDS = (
+    "import piplockhook.holderrecords as records\n"
+    "class NoRecord:\n"
+    "    problem = ''\n"
+    "    def __init__(self, *args): pass\n"
+    "    def remove(self): pass\n"
+    "records.OwnRecord = NoRecord\n"
+)
+
+
+def uncontended(venv, rounds: int, records: bool = True) -> list[list[float]]:
+    """Milliseconds per acquire + release, shared then exclusive; `records=False`: the baseline."""
     code = (
         "import sys, time\n"
         "from piplockhook.envlock import EnvironmentLock\n"
         "from piplockhook.locations import LockLocation\n"
-        "from piplockhook.report import Reporter\n"
-        "out = []\n"
+        "from piplockhook.report import Reporter\n" + ("" if records else NO_RECORDS) + "out = []\n"
         "for _ in range(int(sys.argv[2])):\n"
         "    t = time.perf_counter()\n"
         "    lock = EnvironmentLock(LockLocation(sys.argv[1], 'b'), reporter=Reporter(False))\n"
@@ -53,6 +65,23 @@ def uncontended(venv, rounds: int) -> list[float]:
         out = venv.run([venv.python, "-c", code, venv.lock_path, str(rounds * 50), mode]).stdout
         values.append([float(v) * 1000 for v in out.split()])
     return values
+
+
+def p5_rows(venv, rounds: int) -> None:
+    """P5 with holder records beside the baseline without, interleaved, and their ratio."""
+    ours: list[list[float]] = [[], []]
+    base: list[list[float]] = [[], []]
+    for _ in range(2):
+        for variant, records in ((ours, True), (base, False)):
+            for kept, new in zip(variant, uncontended(venv, max(1, rounds // 2), records)):
+                kept.extend(new)
+    for name, with_, without in zip(("shared", "exclusive"), ours, base):
+        ratio = statistics.median(with_) / statistics.median(without)
+        print(f"| P5 uncontended acquire + release, {name} ({len(with_)} runs) | {summary(with_)} ms | ≤ 1 ms |")
+        print(
+            f"| P5 the same without holder records ({len(without)} runs) | {summary(without)} ms; "
+            f"with ÷ without {ratio:.2f} | (baseline) |"
+        )
 
 
 def wake_up(venv, rounds: int) -> list[float]:
@@ -127,9 +156,7 @@ def main() -> None:
     print(f"# P4/P5 lock cost; {describe_machine(venv)}")
     print("| figure | median (min, max) | target |")
     print("|---|---|---|")
-    shared, exclusive = uncontended(venv, args.rounds)
-    print(f"| P5 uncontended acquire + release, shared ({len(shared)} runs) | {summary(shared)} ms | ≤ 1 ms |")
-    print(f"| P5 uncontended acquire + release, exclusive ({len(exclusive)} runs) | {summary(exclusive)} ms | ≤ 1 ms |")
+    p5_rows(venv, args.rounds)
     print(f"| P5 wake-up after release ({args.rounds} runs) | {summary(wake_up(venv, args.rounds))} ms | ≤ 50 ms |")
     fair = [fairness(venv, "piplockhook") for _ in range(3)]
     unfair = [fairness(venv, "flock") for _ in range(2)]

@@ -27,6 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "nfs"))
 
 import lab
+from lock_cost import NO_RECORDS  # the baseline: the record step a no-op
 
 LOCK_COST = """
 import sys, time
@@ -34,6 +35,8 @@ from piplockhook.envlock import EnvironmentLock
 from piplockhook.locations import LockLocation
 from piplockhook.report import Reporter
 path, rounds, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if sys.argv[4:] == ["norecords"]:
+    exec(NO_RECORDS)
 out = []
 for _ in range(rounds):
     t = time.perf_counter()
@@ -48,10 +51,11 @@ def summary(values: list[float], unit: str) -> str:
     return f"{statistics.median(values):.3f} {unit} (min {min(values):.3f}, max {max(values):.3f})"
 
 
-def lock_cost(path: str, rounds: int, mode: str) -> list[float]:
+def lock_cost(path: str, rounds: int, mode: str, records: bool = True) -> list[float]:
     with open(lab.path("lockcost.py"), "w") as f:
-        f.write(LOCK_COST)
-    out = lab.run("a", f"python /lab/lockcost.py {path} {rounds} {mode}").stdout
+        f.write(f"NO_RECORDS = {NO_RECORDS!r}\n{LOCK_COST}")
+    variant = "" if records else " norecords"
+    out = lab.run("a", f"python /lab/lockcost.py {path} {rounds} {mode}{variant}").stdout
     return [float(v) * 1000 for v in out.split()]
 
 
@@ -99,10 +103,12 @@ def main() -> None:
         lab.nfs("mount", kind, "a")
         for mode in ("shared", "exclusive"):
             nfs = lock_cost("/nfs/venv/.lock", args.rounds, mode)
+            bare = lock_cost("/nfs/venv/.lock", args.rounds, mode, records=False)
             print(
                 f"| P5 uncontended acquire + release, {mode}, NFS{'v4.2' if kind == 'v4' else 'v3'} ({args.rounds} runs) "
                 f"| {summary(nfs, 'ms')}; guest tmpfs {summary(local[mode], 'ms')}; ratio of medians "
-                f"{statistics.median(nfs) / statistics.median(local[mode]):.0f} |"
+                f"{statistics.median(nfs) / statistics.median(local[mode]):.0f}; without holder records "
+                f"{summary(bare, 'ms')}, with ÷ without {statistics.median(nfs) / statistics.median(bare):.2f} |"
             )
     lab.nfs("mount", "v4", "a")
     bare, hooked = pip_list_pairs(args.pairs)

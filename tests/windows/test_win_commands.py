@@ -63,6 +63,8 @@ def test_a_waiting_pip_names_a_run_holder_from_its_record_and_never_a_dead_one(w
         # Windows has no /proc/locks: only the record can name it.
         assert re.match(r"pid \d+ \(exclusive, running \d+s\): .*run -x -- ", held_by), held_by
         assert "999999" not in held_by and not os.path.exists(dead)
+        status = win.cli("status").stdout
+        assert re.search(r"^  pid \d+ \(exclusive, running \d+s\): .*run -x -- ", status, re.M), status
         holder.send("done")
         assert holder.finish()[0] == 0 and pip.finish()[0] == 0
         assert [e for e in os.listdir(folder) if e.startswith(name + RECORD_INFIX)] == []
