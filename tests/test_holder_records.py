@@ -130,3 +130,10 @@ def test_a_record_that_cannot_be_written_leaves_the_lock_as_it_is(tmp_path, monk
         lock.close()
     assert sorted(os.listdir(tmp_path)) == [".lock", ".lock.turnstile"]
     ProcessState.reset()
+
+
+def test_a_record_keeps_credentials_of_an_index_url_out(monkeypatch):
+    argv = ["/venv/bin/python", "-m", "pip", "install", "--index-url", "https://me:s3cret@example.invalid/simple", "x"]
+    monkeypatch.setattr(sys, "orig_argv", argv, raising=False)
+    command = holderrecords._command()
+    assert "s3cret" not in command and "https://***@example.invalid/simple" in command

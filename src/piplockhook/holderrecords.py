@@ -15,6 +15,7 @@ deleting an open file on NFS leaves a ``.nfs*`` file behind.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 
@@ -44,7 +45,9 @@ def pid_namespace(pid: int | str = "self") -> str:
 
 
 def _command() -> str:
-    return shorten(" ".join(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]))
+    # Credentials in an index URL stay out of a file other hosts read.
+    command = " ".join(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
+    return shorten(re.sub(r"://[^/@\s]+@", "://***@", command))
 
 
 def _text(mode: str) -> str:
@@ -94,14 +97,14 @@ def _parse(data: bytes) -> dict[str, str] | None:
 def _read_live(path: str, now: float) -> dict[str, str] | None:
     """The record's fields if its holder still holds it; a dead holder's record is removed."""
     try:
-        fd = os.open(path, os.O_RDWR | _CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _CLOEXEC)  # a shared try needs no write permission, even on NFSv4
     except OSError:
         return None  # gone meanwhile, or not ours to read
     remove = False
     try:
         data = os.read(fd, 4096)
         fields = _parse(data)
-        if primitive.try_lock(fd, True, RECORD_BYTE):  # nobody holds it: its holder is gone
+        if primitive.try_lock(fd, False, RECORD_BYTE):  # its holder's exclusive lock is gone: so is it
             primitive.unlock(fd, RECORD_BYTE)
             remove = fields is not None or now - os.fstat(fd).st_mtime > UNFINISHED_SECONDS
             return None
