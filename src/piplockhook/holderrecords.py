@@ -7,9 +7,12 @@ lost its holder (crashed, killed, its host gone: the kernel or the NFS server
 dropped the lock) and is removed, never shown. No clocks are compared to
 decide that and no daemon cleans up; the time a record gives is only shown.
 
-A record that cannot be written (read-only directory, full disk) leaves the
-lock as it is, with a debug line. A record is deleted after it is closed:
-deleting an open file on NFS leaves a ``.nfs*`` file behind.
+A record is written before it is locked (NFS sends the text to the server
+when the lock is taken), so a waiter that finds one unlocked but complete in
+that instant removes it, and its holder, seeing its file gone, goes on
+without one. A record that cannot be written (read-only directory, full
+disk) leaves the lock as it is, with a debug line. A record is deleted after
+it is closed: deleting an open file on NFS leaves a ``.nfs*`` file behind.
 """
 
 from __future__ import annotations
@@ -63,10 +66,12 @@ class OwnRecord:
         self.fd: int | None = None
         self.problem = ""
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o644)
-            if not primitive.try_lock(self.fd, True, RECORD_BYTE):
-                raise OSError(f"{self.path} is locked by another process")
-            os.write(self.fd, f"{FORMAT}\n{_text(mode)}end\n".encode("utf-8", "surrogateescape"))
+            self.fd = fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o644)
+            # Written before it is locked: an NFS client sends written data to the server when a
+            # lock is taken (a crashed host's record is complete), not when it is written.
+            os.write(fd, f"{FORMAT}\n{_text(mode)}end\n".encode("utf-8", "surrogateescape"))
+            if not primitive.try_lock(fd, True, RECORD_BYTE) or not _names(self.path, fd):
+                raise OSError(f"{self.path} was removed before it was locked")  # a waiter took it for stale
         except (OSError, ValueError) as exc:  # NFSv4 needs the O_RDWR above for LOCK_EX
             self.problem = f"no holder record: {getattr(exc, 'strerror', None) or exc}"
             self.remove()
@@ -77,6 +82,11 @@ class OwnRecord:
             os.close(fd)  # first: unlinking an open file on NFS leaves a .nfs* file
         if path is not None:
             _unlink(path)
+
+
+def _names(path: str, fd: int) -> bool:
+    now, ours = os.stat(path), os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino)
 
 
 def _unlink(path: str) -> None:
