@@ -65,10 +65,14 @@ one has) and replaces itself in `wrapt.synchronization`. Any other `import
 asyncio` gets the real module; a wrapt without that line, or that touches
 asyncio while it is imported, works and costs as before; any failure falls
 back to a plain `import wrapt`. The "wrapt only" control imports wrapt
-plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. What remains is
-wrapt's own import (15 modules with its C extension) and ours: with wrapt >=
-2.2 the hook costs about what it costs with wrapt 2.1, which never imported
-asyncio (compare the rows per wrapt version). The one use that
+plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. The hook also
+leaves wrapt's submodules it does not use (caching, decorators, doc, proxies,
+signature, synchronization, weakrefs: ~8 M instructions on 3.11) to their
+first read, through a module `__getattr__`, and completes wrapt before a
+command that writes starts (pip 26.3 blocks imports while it installs): a
+`pip list` imports 7 of wrapt's 15 modules, an install all, as before. What
+remains is those and our 16 modules (~0.4-0.9 M instructions each, most of
+it the import system's own work per module). The one use that
 may load asyncio late is an `async_to_sync` wrapper's first call in a process
 without asyncio; inside pip >= 26.3's install phase, which blocks imports, code
 of others doing that must import asyncio first (pip's rule for every late

@@ -38,7 +38,7 @@ ALLOWED = {
     "_wrapt_import": set(),
     "importhooks": {"_wrapt_import", "report", "settings"},
     "pipcommand": {"envlock", "filelock", "locations", "policy", "process", "report", "settings"},
-    "pipwrappers": {"filelock", "importhooks", "pipcommand", "policy", "report", "settings"},
+    "pipwrappers": {"_wrapt_import", "filelock", "importhooks", "pipcommand", "policy", "report", "settings"},
     "_gate": {"pipwrappers", "process", "settings"},
     "fscheck": {"filelock"},
     "runner": {"envlock", "report"},

@@ -22,6 +22,7 @@ PROBE = """
 import atexit, sys
 import wrapt
 from piplockhook._wrapt_import import stand_in_of
+synchronized = wrapt.synchronized  # deferred by the hook (issue 22): this first read imports it
 seen = dict(asyncio_loaded="asyncio" in sys.modules, stand_in=stand_in_of() is not None, version=wrapt.__version__)
 if os.environ.get("PLH_PROBE_EARLY"):  # what pip 26.3 asks of code that runs during an install
     import asyncio
@@ -31,11 +32,12 @@ async def twice(x):
     return 2 * x
 
 def at_exit():
+    proxy = wrapt.ObjectProxy(1)  # a name the hook deferred, read first here: inside pip 26.3's install phase
     import asyncio
     real = type(asyncio) is type(sys) and sys.modules["asyncio"] is asyncio and bool(asyncio.__file__)
     result = asyncio.run(twice(21))
     replaced = sys.modules["wrapt.synchronization"].asyncio is asyncio
-    sys.stderr.write(f"PROBE {seen} real={real} result={result} replaced={replaced}\\n")
+    sys.stderr.write(f"PROBE {seen} real={real} result={result} replaced={replaced} proxy={proxy == 1}\\n")
 
 atexit.register(at_exit)
 """
@@ -74,7 +76,7 @@ def test_pip_list_loads_no_asyncio_and_a_later_import_gets_the_real_one(probed):
     line = probe_line(result)
     stand_in = newest_wrapt(probed)
     assert f"'asyncio_loaded': {not stand_in}" in line and f"'stand_in': {stand_in}" in line, line
-    assert "real=True result=42 replaced=True" in line, line
+    assert "real=True result=42 replaced=True proxy=True" in line, line
 
 
 def test_a_synchronized_coroutine_runs_inside_pips_install_phase(probed):
@@ -83,7 +85,9 @@ def test_a_synchronized_coroutine_runs_inside_pips_install_phase(probed):
     assert result.returncode == 0 and "Blocked import" not in result.stderr, result.stderr
     assert "plhsmall" in probed.installed()
     line = probe_line(result)
-    assert f"'stand_in': {newest_wrapt(probed)}" in line and "real=True result=42 replaced=True" in line, line
+    assert f"'stand_in': {newest_wrapt(probed)}" in line and "real=True result=42 replaced=True proxy=True" in line, (
+        line
+    )
     probed.pip("uninstall", "-y", "plhsmall")
 
 

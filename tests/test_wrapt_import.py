@@ -53,6 +53,8 @@ from piplockhook._wrapt_import import import_wrapt, stand_in_of
 notes = []
 wrapt = import_wrapt(notes.append)
 assert builtins.__import__ is original_import, "__import__ left replaced"
+getattr(wrapt, "uses", None)  # its submodule is deferred (issue 22): loaded on this first read
+assert builtins.__import__ is original_import, "__import__ left replaced"
 """
 
 
@@ -184,6 +186,9 @@ def test_the_real_wrapt_synchronizes_coroutines_and_threads(tmp_path):
         None,
         """
         version = tuple(int(p) for p in wrapt.__version__.split(".")[:2])
+        assert "wrapt.synchronization" not in sys.modules and "wrapt.decorators" not in sys.modules
+        synchronized = wrapt.synchronized  # deferred: its first read imports it, with the stand-in
+        assert synchronized is sys.modules["wrapt.synchronization"].synchronized
         assert (stand_in_of() is not None) == (version >= (2, 2)), (wrapt.__version__, stand_in_of())
         assert "asyncio" not in sys.modules or version < (2, 2)
 
@@ -208,3 +213,53 @@ def test_the_real_wrapt_synchronizes_coroutines_and_threads(tmp_path):
         """,
     )
     assert out.split()[0] == "ok"
+
+
+def test_the_real_wrapt_defers_the_submodules_piplockhook_does_not_use(tmp_path):
+    pytest.importorskip("wrapt")
+    out = run(
+        tmp_path,
+        None,
+        """
+        from piplockhook._wrapt_import import DEFERRED, complete_wrapt
+        loaded = {n for n in sys.modules if n.startswith("wrapt.")}
+        assert not loaded & {"wrapt." + sub for sub in DEFERRED}, loaded
+        assert "__getattr__" in vars(wrapt) and "decorator" in dir(wrapt) and "caching" in dir(wrapt)
+        wrapt.decorator = mine = object()  # set by someone meanwhile: stays theirs
+        import wrapt.weakrefs  # a direct import works (plainly), and is the module wrapt's names come from
+        assert wrapt.WeakFunctionProxy is wrapt.weakrefs.WeakFunctionProxy
+        assert wrapt.weakrefs is sys.modules["wrapt.weakrefs"]
+        class Mine(wrapt.ObjectProxy):  # subclassing a deferred class works
+            pass
+        assert isinstance(Mine(1), wrapt.ObjectProxy)
+        try:
+            wrapt.no_such_name
+        except AttributeError as exc:
+            assert "no_such_name" in str(exc)
+        complete_wrapt()
+        assert "__getattr__" not in vars(wrapt) and "__dir__" not in vars(wrapt)
+        assert all(name in vars(wrapt) for name in wrapt.__all__), "every name bound, as a plain import binds them"
+        assert wrapt.decorator is mine and wrapt.lru_cache is sys.modules["wrapt.caching"].lru_cache
+        assert "asyncio" not in sys.modules, "synchronization came through the stand-in"
+        print("ok")
+        """,
+    )
+    assert out.split() == ["ok"]
+
+
+def test_a_deferred_submodule_that_fails_with_the_stand_in_is_imported_plainly(tmp_path):
+    files = dict(LIKE_WRAPT_22)
+    files["synchronization.py"] = (
+        textwrap.dedent(files["synchronization.py"])
+        + "import types\nassert type(asyncio) is types.ModuleType, 'not the real asyncio'\n"
+    )
+    out = run(
+        tmp_path,
+        files,
+        """
+        assert len(notes) == 1 and "wrapt.synchronization" in notes[0] and "plainly" in notes[0], notes
+        assert wrapt.uses() is sys.modules["asyncio"]
+        print("ok")
+        """,
+    )
+    assert out.split() == ["ok"]

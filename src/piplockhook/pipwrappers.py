@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 from piplockhook import policy as _policy
+from piplockhook._wrapt_import import complete_wrapt
 from piplockhook.filelock import EXCLUSIVE, SHARED
 from piplockhook.importhooks import ImportHooks, cannot_patch, wrapt
 from piplockhook.pipcommand import (
@@ -145,6 +146,8 @@ def _settings_for(command: str) -> Settings | int | None:
 
 def _command_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     name = getattr(instance, "name", "")
+    if _policy.writes(name):  # wrapt whole before pip installs: 26.3 blocks imports then
+        complete_wrapt()
     settings = _settings_for(name)
     if isinstance(settings, int):
         return settings
@@ -231,6 +234,7 @@ def _retire_import_hooks() -> None:
 
 def _whole_pip_exclusive(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Fallback when Command.main is not found: lock all of pip, exclusively."""
+    complete_wrapt()  # any command may install
     settings = _settings_for("")
     if isinstance(settings, int):
         return settings
