@@ -28,8 +28,8 @@ ALLOWED = {
     "_posix": set(),
     "_windows": set(),
     "filelock": {"_posix", "_windows"},
-    "holders": {"_windows"},
-    "holderrecords": {"filelock", "holders"},
+    "holders": {"_windows", "report"},
+    "holderrecords": {"filelock", "holders", "report"},
     "report": {"process"},
     "nesting": {"filelock", "holders", "process"},
     "envlock": {"filelock", "holderrecords", "holders", "nesting", "report"},
@@ -61,7 +61,7 @@ ALLOWED = {
     },
 }
 # Imported only under `if TYPE_CHECKING:` (never at run time).
-TYPES_ONLY = {"envlock": {"locations", "settings"}}
+TYPES_ONLY = {"envlock": {"holders", "locations", "settings"}, "holderrecords": {"holders"}}
 LOCK = {"filelock", "_posix", "_windows", "holders", "holderrecords", "nesting", "envlock"}
 COMMAND_LINE = {"cli", "status", "runner", "fscheck", "records", "scopes", "findings", "verify", "__main__"}
 # What a venv's pip process imports of ours (uvlock only outside venvs): each
@@ -179,5 +179,5 @@ def test_the_checker_sees_every_form_of_import():
     assert imports_of("filelock") == {"_posix", "_windows"}  # under `if sys.platform`
     assert imports_of("_gate") == {"process", "settings", "pipwrappers"}  # inside start()
     assert "__init__" in imports_of("status")  # `import piplockhook`
-    assert imports_of("envlock", types_only=True) == {"locations", "settings"}
+    assert imports_of("envlock", types_only=True) == {"holders", "locations", "settings"}
     assert "uvlock" in imports_of("locations")  # inside a function

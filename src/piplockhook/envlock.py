@@ -12,11 +12,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from piplockhook import holderrecords, holders, nesting
+from piplockhook import holderrecords, nesting
 from piplockhook.filelock import EXCLUSIVE, STRENGTH, FileLock, LockError, LockTimeout, LockUnavailable, OnWait
 from piplockhook.report import Reporter
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
+    from piplockhook.holders import Holder
     from piplockhook.locations import LockLocation
     from piplockhook.settings import Settings
 
@@ -24,6 +27,14 @@ __all__ = ["TURNSTILE_SUFFIX", "EnvironmentLock", "LockError", "LockTimeout", "e
 
 TURNSTILE_SUFFIX = ".turnstile"  # beside the lock file; see EnvironmentLock._acquire_fairly
 READ_ONLY_EXCLUSIVE = ", open read-only, no write permission: an NFSv4 mount would refuse this exclusive lock (EBADF)"
+
+
+def _who() -> ModuleType:
+    """holders.py, who holds a lock: imported on a reader's first wait only (a pip
+    that never waits skips it, P2); a writer's, up front (see __init__)."""
+    from piplockhook import holders
+
+    return holders
 
 
 class EnvironmentLock:
@@ -59,6 +70,8 @@ class EnvironmentLock:
         self._publication = nesting.Publication()
         self._said_waiting = False
         self._record: holderrecords.OwnRecord | None = None  # who we are, for waiters (holderrecords.py)
+        if loud:  # a writer may wait inside pip 26.3's install phase, which blocks imports
+            _who()
 
     @property
     def mode(self) -> str | None:
@@ -135,18 +148,19 @@ class EnvironmentLock:
         self.reporter.debug("waiting", mode, path)
         self.reporter.waiting(mode, path, self.environment, cause)
 
-    def _holders(self, path: str, fd: int) -> list[holders.Holder]:
+    def _holders(self, path: str, fd: int) -> list[Holder]:
         # Records are ours only: uv's files name who the kernel names.
-        return holderrecords.holders_at(path, fd) if path == self.path else holders.holders_of(fd)
+        return holderrecords.holders_at(path, fd) if path == self.path else _who().holders_of(fd)
 
     def _held_by(self, mode: str, path: str) -> OnWait:
         def on_wait(fd: int) -> None:
-            self._waiting(mode, path, "held by " + holders.describe(self._holders(path, fd)))
+            self._waiting(mode, path, "held by " + _who().describe(self._holders(path, fd)))
 
         return on_wait
 
     def _queued(self, mode: str) -> OnWait:
         def on_wait(fd: int) -> None:
+            holders = _who()
             ahead = [
                 holders.Holder(h.pid, "waiting for exclusive", h.command, h.running_for) for h in holders.holders_of(fd)
             ]
@@ -208,7 +222,7 @@ class EnvironmentLock:
                     raise  # our own timeout ran out
                 # A holder that never lets go (anyone may lock a file in /tmp):
                 # uv itself gives up after this long; so does pip.
-                who = holders.describe(holders.holders_of(uv_file.fd)) if uv_file.fd is not None else "?"
+                who = _who().describe(_who().holders_of(uv_file.fd)) if uv_file.fd is not None else "?"
                 self._drop(uv_file)
                 self.reporter.warning(
                     f"waited {self.uv_timeout:g}s (UV_LOCK_TIMEOUT) for uv's lock {uv_file.path}, held by "
@@ -233,7 +247,7 @@ class EnvironmentLock:
             uv_file.release()
 
     def _timeout_message(self, mode: str, stuck: FileLock) -> str:
-        who = holders.describe(self._holders(stuck.path, stuck.fd)) if stuck.fd is not None else "?"
+        who = _who().describe(self._holders(stuck.path, stuck.fd)) if stuck.fd is not None else "?"
         return (
             f"timed out after {self.timeout:g}s ({self.timeout_setting}) waiting for the "
             f"{mode} lock on {self.environment} ({stuck.path}), held by {who}; nothing was changed"

@@ -21,9 +21,13 @@ import os
 import re
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from piplockhook.filelock import primitive
-from piplockhook.holders import Holder, holders_of, namespace_pids, shorten
+from piplockhook.report import shorten
+
+if TYPE_CHECKING:
+    from piplockhook.holders import Holder
 
 INFIX = ".holder-"
 FORMAT = "piplockhook-holder 1"
@@ -135,6 +139,8 @@ def _mine(fields: dict[str, str]) -> bool:
 def recorded_holders(lock_path: str) -> list[Holder]:
     """The live holders that left a record beside `lock_path`, other than this process;
     stale records are removed on the way."""
+    from piplockhook.holders import Holder  # only when someone waits: a pip that never does skips it (P2)
+
     directory, name = os.path.split(lock_path)
     try:
         entries = [e for e in os.listdir(directory or ".") if e.startswith(name + INFIX)]
@@ -160,11 +166,15 @@ def recorded_holders(lock_path: str) -> list[Holder]:
 def holders_at(lock_path: str, fd: int) -> list[Holder]:
     """Everyone holding the lock file `lock_path` (open as `fd`), each once: the recorded
     holders, and the ones only the kernel names (uv, flock(1))."""
+    from piplockhook.holders import holders_of
+
     return merge(recorded_holders(lock_path), holders_of(fd))
 
 
 def merge(recorded: list[Holder], kernel: list[Holder]) -> list[Holder]:
     """Recorded and kernel-named holders, a process named by both once."""
+    from piplockhook.holders import Holder
+
     recorded = list(recorded)
     named = []
     for holder in kernel:
@@ -179,6 +189,8 @@ def merge(recorded: list[Holder], kernel: list[Holder]) -> list[Holder]:
 
 
 def _same_process(record: Holder, pid: int) -> bool:
+    from piplockhook.holders import namespace_pids
+
     if not record.other_namespace:
         return record.pid == pid
     return record.pid in namespace_pids(pid)[1:]  # its pid in the namespaces below ours

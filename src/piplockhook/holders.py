@@ -16,12 +16,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+from piplockhook.report import shorten
+
 if sys.platform == "win32":
     from piplockhook import _windows
 
 # -- what the kernel says of a process
-
-COMMAND_WIDTH = 160  # a command line in a message is cut to this many characters
 
 
 def _read(path: str) -> bytes:
@@ -55,12 +55,6 @@ def running_for(pid: int) -> float | None:
     except (IndexError, ValueError, OSError):
         return None
     return max(0.0, uptime - started)
-
-
-def shorten(text: str) -> str:
-    """One line of at most COMMAND_WIDTH characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= COMMAND_WIDTH else text[: COMMAND_WIDTH - 3] + "..."
 
 
 def command_of(pid: int) -> str:

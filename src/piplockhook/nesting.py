@@ -14,7 +14,6 @@ import os
 from collections.abc import Mapping, MutableMapping
 
 from piplockhook.filelock import STRENGTH
-from piplockhook.holders import is_ancestor
 from piplockhook.process import current
 
 MARKER = "PIPLOCKHOOK_HELD"
@@ -43,7 +42,11 @@ def with_record(value: str, path: str, mode: str) -> str:
 def ancestor_mode(path: str, env: Mapping[str, str] = os.environ) -> str | None:
     """The mode in which an ancestor process holds `path`, if one does."""
     record = parse_marker(env.get(MARKER, "")).get(path)
-    if record and is_ancestor(record[0]):
+    if not record:
+        return None
+    from piplockhook.holders import is_ancestor  # only for a marked path: a top-level pip skips it (P2)
+
+    if is_ancestor(record[0]):
         return record[1]
     return None
 

@@ -20,7 +20,14 @@ from piplockhook.process import current
 PREFIX = "piplockhook: "
 ERROR_PREFIX = "ERROR: " + PREFIX
 PATIENCE_SECONDS = 1.0  # a shorter wait says nothing
+COMMAND_WIDTH = 160  # a command line in a message is cut to this many characters
 QUIET_PATIENCE_SECONDS = 10.0  # under pip's -qq
+
+
+def shorten(text: str) -> str:
+    """One line of at most COMMAND_WIDTH characters (a command line in a message)."""
+    text = " ".join(text.split())
+    return text if len(text) <= COMMAND_WIDTH else text[: COMMAND_WIDTH - 3] + "..."
 
 
 def write(text: str, prefix: str = PREFIX) -> None:
