@@ -125,14 +125,20 @@ def test_other_wrapts_work_as_before(tmp_path, case):
     assert out.split() == [str(case != "no asyncio")]
 
 
-def test_a_failure_of_the_trick_falls_back_to_a_plain_import_with_a_debug_line(tmp_path):
-    # A wrapt that checks its asyncio's type while it is imported fails with
-    # the stand-in; the plain import after it succeeds.
+def _with_a_synchronization_that_checks_its_asyncio():
+    """LIKE_WRAPT_22, whose synchronization fails (at import) with the stand-in for asyncio."""
     files = dict(LIKE_WRAPT_22)
     files["synchronization.py"] = (
         textwrap.dedent(files["synchronization.py"])
         + "import types\nassert type(asyncio) is types.ModuleType, 'not the real asyncio'\n"
     )
+    return files
+
+
+def test_a_failure_of_the_trick_falls_back_to_a_plain_import_with_a_debug_line(tmp_path):
+    # A wrapt that checks its asyncio's type while it is imported fails with
+    # the stand-in; the plain import after it succeeds.
+    files = _with_a_synchronization_that_checks_its_asyncio()
     out = run(
         tmp_path,
         files,
@@ -248,11 +254,7 @@ def test_the_real_wrapt_defers_the_submodules_piplockhook_does_not_use(tmp_path)
 
 
 def test_a_deferred_submodule_that_fails_with_the_stand_in_is_imported_plainly(tmp_path):
-    files = dict(LIKE_WRAPT_22)
-    files["synchronization.py"] = (
-        textwrap.dedent(files["synchronization.py"])
-        + "import types\nassert type(asyncio) is types.ModuleType, 'not the real asyncio'\n"
-    )
+    files = _with_a_synchronization_that_checks_its_asyncio()
     out = run(
         tmp_path,
         files,

@@ -56,6 +56,15 @@ class LockTimeout(Exception):
         super().__init__(message or f"timed out waiting for {file.path}")
 
 
+def names_file(path: str, fd: int) -> bool:
+    """Does `path` still name the file open as `fd` (not deleted, not replaced)?"""
+    try:
+        now, ours = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino)
+
+
 def is_a_directory(path: str) -> str:
     return f"the lock path {path} is a directory"
 
@@ -102,15 +111,6 @@ class FileLock:
         """Opened without write permission: NFSv4 refuses such a descriptor the exclusive lock."""
         return self.fd is not None and primitive.read_only(self.fd)
 
-    def _names_locked_file(self, fd: int) -> bool:
-        # A lock file deleted or replaced while we waited must not let a
-        # second writer in: the lock counts only on the file the path names now.
-        try:
-            now, ours = os.stat(self.path), os.fstat(fd)
-        except OSError:
-            return False
-        return (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino)
-
     def acquire(
         self, mode: str, timeout: float | None = None, on_wait: OnWait | None = None, patience: float = 0.0
     ) -> float:
@@ -129,7 +129,9 @@ class FileLock:
                 fd = self.ensure_open()
                 if not primitive.try_lock(fd, exclusive):
                     self._wait(fd, exclusive, start + patience, deadline, on_wait)
-                if self._names_locked_file(fd):
+                # A lock file deleted or replaced while we waited must not let a
+                # second writer in: the lock counts only on the file the path names now.
+                if names_file(self.path, fd):
                     self.mode = mode
                     return time.monotonic() - start
                 self.close()  # the path names another file now: lock that one

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from piplockhook.filelock import primitive
+from piplockhook.filelock import names_file, primitive
 from piplockhook.report import shorten
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class OwnRecord:
             # Written before it is locked: an NFS client sends written data to the server when a
             # lock is taken (a crashed host's record is complete), not when it is written.
             os.write(fd, f"{FORMAT}\n{_text(mode)}end\n".encode("utf-8", "surrogateescape"))
-            if not primitive.try_lock(fd, True, RECORD_BYTE) or not _names(self.path, fd):
+            if not primitive.try_lock(fd, True, RECORD_BYTE) or not names_file(self.path, fd):
                 raise OSError(f"{self.path} was removed before it was locked")  # a waiter took it for stale
         except (OSError, ValueError) as exc:  # NFSv4 needs the O_RDWR above for LOCK_EX
             self.problem = f"no holder record: {getattr(exc, 'strerror', None) or exc}"
@@ -86,11 +86,6 @@ class OwnRecord:
             os.close(fd)  # first: unlinking an open file on NFS leaves a .nfs* file
         if path is not None:
             _unlink(path)
-
-
-def _names(path: str, fd: int) -> bool:
-    now, ours = os.stat(path), os.fstat(fd)
-    return (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino)
 
 
 def _unlink(path: str) -> None:
