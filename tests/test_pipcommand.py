@@ -241,3 +241,39 @@ def test_import_hooks_see_only_their_modules(tmp_path, monkeypatch):
         for name in ("plh_watched", "plh_other"):
             sys.modules.pop(name, None)
     assert hooks not in sys.meta_path
+
+
+def test_wrap_attribute_wraps_as_wrapt_does():
+    """importhooks.wrap_attribute: wrapt's wrap_function_wrapper, without wrapt.patches."""
+    import types as _types
+
+    from piplockhook.importhooks import wrap_attribute, wrapt
+
+    calls = []
+
+    def wrapper(wrapped, instance, args, kwargs):
+        calls.append((wrapped.__name__, instance))
+        return wrapped(*args, **kwargs) + 1
+
+    class Base:
+        def main(self, x):
+            return x
+
+    class Command(Base):  # main is defined in the base class: wrapped where it is found
+        pass
+
+    module = _types.ModuleType("stand_in")
+    module.Command = Command
+    module.function = lambda x: x
+    wrap_attribute(module, "Command.main", wrapper)
+    wrap_attribute(module, "function", wrapper)
+    command = Command()
+    assert command.main(1) == 2 and module.function(1) == 2
+    assert isinstance(vars(Command)["main"], wrapt.FunctionWrapper)
+    assert not isinstance(vars(Base)["main"], wrapt.FunctionWrapper)  # the base class is left as it is
+    assert calls == [("main", command), ("<lambda>", None)]
+
+    loader = SimpleNamespace()
+    loader.exec_module = lambda m: 41  # an attribute of this instance only, as a loader's bound method
+    wrap_attribute(loader, "exec_module", wrapper)
+    assert loader.exec_module(None) == 42 and Base().main(1) == 1

@@ -265,3 +265,102 @@ def test_a_deferred_submodule_that_fails_with_the_stand_in_is_imported_plainly(t
         """,
     )
     assert out.split() == ["ok"]
+
+
+# wrapt 2.x's layout: __wrapt__ takes six names from the pure-Python wrappers,
+# then the same names from the C extension _wrappers (a .py file stands in for it here).
+NAMES = ("BoundFunctionWrapper", "CallableObjectProxy", "FunctionWrapper", "PartialCallableObjectProxy")
+LIKE_WRAPT_25 = {
+    "__init__.py": "from .__wrapt__ import FunctionWrapper, BaseObjectProxy\n",
+    "__wrapt__.py": """
+        import os
+        from .wrappers import BoundFunctionWrapper, CallableObjectProxy, FunctionWrapper
+        from .wrappers import ObjectProxy as BaseObjectProxy
+        from .wrappers import PartialCallableObjectProxy
+        if not os.environ.get("WRAPT_DISABLE_EXTENSIONS"):
+            try:
+                from ._wrappers import BoundFunctionWrapper, CallableObjectProxy, FunctionWrapper
+                from ._wrappers import ObjectProxy as BaseObjectProxy
+                from ._wrappers import PartialCallableObjectProxy
+            except ImportError:
+                pass
+        """,
+    "wrappers.py": "".join(f"class {n}: where = 'pure'\n" for n in (*NAMES, "ObjectProxy")),
+    "_wrappers.py": "".join(f"class {n}: where = 'c'\n" for n in (*NAMES, "ObjectProxy")),
+}
+WRAPPERS_CASES = {
+    # (what changes in LIKE_WRAPT_25, environment, is wrappers deferred, where
+    # FunctionWrapper and BaseObjectProxy come from: as with a plain import)
+    "the extension answers": ({}, {}, True, ("c", "c")),
+    "no extension": ({"_wrappers.py": "raise ImportError('no C here')\n"}, {}, False, ("pure", "pure")),
+    "an extension without a name": (
+        {"_wrappers.py": "".join(f"class {n}: where = 'c'\n" for n in NAMES)},
+        {},
+        False,
+        ("c", "pure"),
+    ),
+    "extensions disabled": ({}, {"WRAPT_DISABLE_EXTENSIONS": "1"}, False, ("pure", "pure")),
+    "an extension that imports wrappers itself (wrapt 2.0-2.2)": (
+        {"_wrappers.py": "from . import wrappers\n" + LIKE_WRAPT_25["_wrappers.py"]},
+        {},
+        False,
+        ("c", "c"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", WRAPPERS_CASES)
+def test_the_pure_python_wrappers_wait_only_where_the_extension_answers(tmp_path, case, monkeypatch):
+    changes, env, deferred, where = WRAPPERS_CASES[case]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = run(
+        tmp_path,
+        {**LIKE_WRAPT_25, **changes},
+        f"""
+        assert not notes, notes
+        assert ("wrapt.wrappers" not in sys.modules) == {deferred}, sorted(sys.modules)
+        assert (wrapt.FunctionWrapper.where, wrapt.BaseObjectProxy.where) == {where!r}
+        assert wrapt.wrappers is sys.modules["wrapt.wrappers"]  # a first read imports it
+        assert (wrapt.FunctionWrapper.where, wrapt.BaseObjectProxy.where) == {where!r}, "the classes stay"
+        print("ok")
+        """,
+    )
+    assert out.split() == ["ok"]
+
+
+def test_a_placeholder_left_for_the_pure_python_wrappers_drops_the_trick(tmp_path):
+    # __wrapt__ keeps one name from wrappers that it never takes from the
+    # extension: the placeholder for it must never reach anyone.
+    files = dict(LIKE_WRAPT_25)
+    files["__wrapt__.py"] = "from .wrappers import ObjectProxy as Kept\n" + textwrap.dedent(files["__wrapt__.py"])
+    files["_wrappers.py"] += "Kept = ObjectProxy\n"
+    out = run(
+        tmp_path,
+        files,
+        """
+        assert len(notes) == 1 and "plainly" in notes[0] and "Kept" in notes[0], notes
+        assert sys.modules["wrapt.__wrapt__"].Kept.where == "pure" and wrapt.FunctionWrapper.where == "c"
+        print("ok")
+        """,
+    )
+    assert out.split() == ["ok"]
+
+
+def test_the_real_wrapt_keeps_its_extension_classes_and_loads_the_rest_on_first_read(tmp_path):
+    pytest.importorskip("wrapt")
+    out = run(
+        tmp_path,
+        None,
+        """
+        import importlib
+        deferred = "wrapt.wrappers" not in sys.modules
+        assert not notes, notes
+        assert wrapt.FunctionWrapper.__module__ != "wrapt.wrappers" or not deferred
+        assert {"wrapt.patches", "wrapt.importer"}.isdisjoint(sys.modules), "piplockhook needs neither"
+        assert wrapt.wrap_function_wrapper is importlib.import_module("wrapt.patches").wrap_function_wrapper
+        assert callable(wrapt.when_imported) and wrapt.wrappers is sys.modules["wrapt.wrappers"]
+        print("deferred" if deferred else "loaded", wrapt.__version__)
+        """,
+    )
+    assert out.split()[0] in ("deferred", "loaded")

@@ -29,7 +29,7 @@ What ``import_wrapt`` does, once, while piplockhook's patches module loads:
    as before, and from then on read the real module directly.
 
 When does the stand-in load asyncio? Never in piplockhook's own use: we call
-``wrap_function_wrapper`` and ``FunctionWrapper``, which never reach
+``FunctionWrapper`` only, which never reaches
 ``wrapt.synchronization``. Only others' code that uses wrapt's async features
 does, and the stand-in first looks in ``sys.modules``: when asyncio is loaded
 already it takes that module, without any import. It is loaded whenever an
@@ -66,22 +66,28 @@ would remove the cost for every user of wrapt; this module can go then, and
 already does nothing for such a wrapt.
 
 The rest of wrapt waits too. ``wrapt/__init__.py`` imports every submodule,
-and piplockhook uses two names: ``FunctionWrapper`` (``__wrapt__``) and
-``wrap_function_wrapper`` (``patches``, which imports ``importer`` and
-``exceptions`` itself). While wrapt is imported this way, the package's own
-``from .SUB import a, b`` for SUB in ``DEFERRED`` (submodules that only define
-names) binds placeholders; once ``__init__`` has run they are unbound, and
-wrapt gets a module ``__getattr__``/``__dir__`` (PEP 562): the first read of
-such a name (or of ``wrapt.SUB``) imports SUB -- through the asyncio stand-in --
-binds its names where nobody set them meanwhile, and once every SUB is loaded
-the two functions go. ``import wrapt.SUB`` and ``from wrapt import *`` work as
-before; only ``vars(wrapt)`` lacks the names not read yet. Saved: ~8 M
-instructions of a ``pip list`` (pip 26.3, Python 3.11). So that no such import
-can happen where pip >= 26.3 blocks imports, pipwrappers calls
-``complete_wrapt`` when a command that writes (install, uninstall) starts, and
-in its fallback: wrapt is then whole, as with a plain import, before pip
-installs anything. A failure while binding a SUB imports it plainly (a debug
-line); a wrapt with its own module ``__getattr__`` is completed at once.
+and piplockhook uses one name, ``FunctionWrapper`` (``__wrapt__``; it patches
+with its own ``importhooks.wrap_attribute``, not wrapt's ``patches``). While
+wrapt is imported this way, the package's own ``from .SUB import a, b`` for
+SUB in ``DEFERRED`` (submodules that only define names) binds placeholders;
+once ``__init__`` has run they are unbound, and wrapt gets a module
+``__getattr__``/``__dir__`` (PEP 562): the first read of such a name (or of
+``wrapt.SUB``) imports SUB -- through the asyncio stand-in -- binds its names
+where nobody set them meanwhile, and once every SUB is loaded the two
+functions go. ``wrapt/__wrapt__.py`` imports the pure-Python ``wrappers``
+(2.2 M instructions), then the same six names from the C extension
+``_wrappers``: where that extension loads, has them all and does not need
+``wrappers`` itself (wrapt 2.3+), ``wrappers`` is deferred the same way, as
+``wrapt.wrappers``; a placeholder left anywhere afterwards (the extension did
+not answer after all) drops the trick for a plain import. ``import wrapt.SUB``
+and ``from wrapt import *`` work as before; only ``vars(wrapt)`` lacks the
+names not read yet. Saved: ~12 M instructions of a ``pip list`` (pip 26.3,
+Python 3.11). So that no such import can happen where pip >= 26.3 blocks
+imports, pipwrappers calls ``complete_wrapt`` when a command that writes
+(install, uninstall) starts, and in its fallback: wrapt is then whole, as with
+a plain import, before pip installs anything. A failure while binding a SUB
+imports it plainly (a debug line); a wrapt with its own module ``__getattr__``
+is completed at once.
 
 Standard library only: this runs inside every pip process before pip starts.
 """
@@ -90,6 +96,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import os
 import sys
 import types
 from collections.abc import Mapping, Sequence
@@ -100,9 +107,13 @@ IMPORTER = "wrapt.synchronization"  # the one module whose `import asyncio` we a
 _GLOBALS = "_piplockhook_importer_globals"  # the stand-in's only attribute of ours
 # wrapt's submodules whose names wrapt/__init__.py may bind later, on first
 # read (issue 22): none of them does anything at import but define names, and
-# piplockhook uses none (FunctionWrapper is __wrapt__'s, wrap_function_wrapper
-# patches', which imports importer and exceptions itself). ~8 M instructions.
-DEFERRED = frozenset(("caching", "decorators", "doc", "proxies", "signature", "synchronization", "weakrefs"))
+# piplockhook uses none (FunctionWrapper is __wrapt__'s). ~10 M instructions.
+DEFERRED = frozenset(
+    ("caching", "decorators", "doc", "importer", "patches", "proxies", "signature", "synchronization", "weakrefs")
+)
+# The pure-Python wrappers that wrapt/__wrapt__.py imports before the same
+# names from the C extension (PURE, then C): deferred where C answers. 2.2 M.
+PURE, C = "wrappers", "_wrappers"
 
 
 class _Later:
@@ -147,7 +158,20 @@ class LazyAsyncio(types.ModuleType):
         return real
 
 
-def _stand_in_import(original: Callable[..., types.ModuleType]) -> Callable[..., types.ModuleType]:
+def _c_answers(names: Sequence[str]) -> bool:
+    """Will wrapt/__wrapt__.py take `names` from the C extension, with no
+    need of the pure-Python module? (Its own test, then the extension.)"""
+    if os.environ.get("WRAPT_DISABLE_EXTENSIONS"):
+        return False
+    try:
+        extension = importlib.import_module("wrapt." + C)
+    except Exception:  # no extension here: __wrapt__ uses the pure-Python one
+        return False
+    # wrapt 2.0-2.2's extension imports wrapt.wrappers itself: nothing to defer
+    return "wrapt." + PURE not in sys.modules and all(hasattr(extension, name) for name in names)
+
+
+def _stand_in_import(original: Callable[..., types.ModuleType], deferred: set[str]) -> Callable[..., types.ModuleType]:
     def __import__(
         name: str,
         globals: Mapping[str, Any] | None = None,
@@ -173,6 +197,19 @@ def _stand_in_import(original: Callable[..., types.ModuleType]) -> Callable[...,
             and globals.get("__name__") == "wrapt"
             and "wrapt." + name not in sys.modules
         ):
+            deferred.add(name)
+            return _DeferredSubmodule(name)
+        if (
+            level == 1
+            and name == PURE
+            and fromlist
+            and "*" not in fromlist
+            and isinstance(globals, dict)
+            and globals.get("__name__") == "wrapt.__wrapt__"
+            and "wrapt." + name not in sys.modules
+            and _c_answers(fromlist)
+        ):
+            deferred.add(name)
             return _DeferredSubmodule(name)
         return original(name, globals, locals, fromlist, level)
 
@@ -193,10 +230,11 @@ def _quietly(note: Callable[[str], None] | None, line: str) -> None:
             pass
 
 
-def _import_answered(name: str) -> types.ModuleType:
-    """importlib.import_module(name) with our __import__ in place meanwhile."""
+def _import_answered(name: str, deferred: set[str] | None = None) -> types.ModuleType:
+    """importlib.import_module(name) with our __import__ in place meanwhile;
+    the submodules it answered with placeholders go into `deferred`."""
     original = builtins.__import__
-    replacement = _stand_in_import(original)
+    replacement = _stand_in_import(original, set() if deferred is None else deferred)
     builtins.__import__ = replacement
     try:
         return importlib.import_module(name)
@@ -205,19 +243,28 @@ def _import_answered(name: str) -> types.ModuleType:
             builtins.__import__ = original
 
 
-def _defer_names(wrapt: types.ModuleType, note: Callable[[str], None] | None) -> None:
+def _check_pure_answered() -> None:
+    """Raise if a placeholder for the pure-Python wrappers is bound anywhere:
+    the C extension did not answer for it after all."""
+    for name, module in list(sys.modules.items()):
+        if name == "wrapt" or name.startswith("wrapt."):
+            for key, value in getattr(module, "__dict__", {}).items():
+                if isinstance(value, _Later) and value.submodule == PURE:
+                    raise ImportError(f"{name}.{key} was not taken from wrapt.{C}")
+
+
+def _defer_names(wrapt: types.ModuleType, deferred: set[str], note: Callable[[str], None] | None) -> None:
     """Unbind the names wrapt/__init__.py took from deferred submodules, and
     give wrapt a module __getattr__ (PEP 562) that imports them on first read."""
     namespace = wrapt.__dict__
     later = {name: value.submodule for name, value in namespace.items() if isinstance(value, _Later)}
-    if not later:
-        return
     for name in later:
         del namespace[name]
-    pending = {sub for sub in later.values() if "wrapt." + sub not in sys.modules}
+    subs = {*later.values(), *deferred}
+    pending = {sub for sub in subs if "wrapt." + sub not in sys.modules}
     if "__getattr__" in namespace or "__dir__" in namespace:  # a wrapt with its own: load all now
         pending = set()
-    for sub in set(later.values()) - pending:
+    for sub in subs - pending:
         _bind(namespace, sub, later, note)
 
     def __getattr__(name: str) -> Any:
@@ -277,8 +324,10 @@ def import_wrapt(note: Callable[[str], None] | None = None) -> types.ModuleType:
     if loaded is not None:  # someone imported it before us: nothing to save
         return loaded
     try:
-        module = _import_answered("wrapt")
-        _defer_names(module, note)
+        deferred: set[str] = set()
+        module = _import_answered("wrapt", deferred)
+        _check_pure_answered()
+        _defer_names(module, deferred, note)
         return module
     except Exception as exc:
         if not (isinstance(exc, ImportError) and exc.name == "wrapt"):  # not installed: plain import says so

@@ -33,7 +33,7 @@ from typing import Any, Callable
 from piplockhook import policy as _policy
 from piplockhook._wrapt_import import complete_wrapt
 from piplockhook.filelock import EXCLUSIVE, SHARED
-from piplockhook.importhooks import ImportHooks, cannot_patch, wrapt
+from piplockhook.importhooks import ImportHooks, cannot_patch, wrap_attribute, wrapt
 from piplockhook.pipcommand import (
     PKG_RESOURCES,
     CommandRun,
@@ -93,7 +93,7 @@ def _patch_base_command(module: Any) -> None:
         from pip._internal.exceptions import CommandError
 
         hook().command_error = CommandError
-        wrapt.wrap_function_wrapper(module, "Command.main", _command_main)
+        wrap_attribute(module, "Command.main", _command_main)
         hook().patched["Command.main"] = True
     except Exception as exc:
         cannot_patch("pip._internal.cli.base_command.Command.main", exc)
@@ -105,7 +105,7 @@ def _patch_req(module: Any) -> None:
 
         hook().get_default_environment = get_default_environment
         hook().install_given_reqs_signature = inspect.signature(module.install_given_reqs)
-        wrapt.wrap_function_wrapper(module, "install_given_reqs", _install_given_reqs)
+        wrap_attribute(module, "install_given_reqs", _install_given_reqs)
         hook().patched["install_given_reqs"] = True
     except Exception as exc:
         cannot_patch("pip._internal.req.install_given_reqs", exc)
@@ -120,7 +120,7 @@ def _patch_cli_main(module: Any) -> None:
         return
     entry = "_main" if hasattr(module, "_main") else "main"  # 26.3: cli()/main() -> _main()
     try:
-        wrapt.wrap_function_wrapper(module, entry, _whole_pip_exclusive)
+        wrap_attribute(module, entry, _whole_pip_exclusive)
     except Exception as exc:
         cannot_patch(f"pip._internal.cli.main.{entry}", exc)
 
