@@ -23,10 +23,12 @@ venv per wrapt version, the read commands in instructions only: bare, the hook
 with wrapt imported plainly (before issue 22), and the hook (after).
 
     python benchmarks/pip_overhead.py [--pairs 60] [--pip 23.2.1 --pip 26.3]
-        [--wrapt 1.17.3 --wrapt 2.5.2] [--sid 3.15]
+        [--wrapt 1.17.3 --wrapt 2.5.2] [--python python3.9 ...] [--sid 3.15]
 
-`--sid 3.15` measures Debian sid's python3.15 too, inside the root that
-`.ci/sid` builds, and adds its rows to the same tables.
+`--python PY` (repeatable) measures those interpreters instead of the running
+one (the per-wrapt table stays on the running one); `--sid 3.15` measures
+Debian sid's python3.15 too, inside the root that `.ci/sid` builds. All rows
+go into the same tables.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import subprocess
 import sys
 import time
 
-from _common import ROOT, Switches, Venv, build_wheelhouse, instructions, make_venv
+from _common import ROOT, Switches, Venv, add_wrapt_for, build_wheelhouse, instructions, make_venv
 
 CASES = {
     "pip list": (["list"], None),
@@ -66,13 +68,18 @@ asyncio` gets the real module; a wrapt without that line, or that touches
 asyncio while it is imported, works and costs as before; any failure falls
 back to a plain `import wrapt`. The "wrapt only" control imports wrapt
 plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. The hook also
-leaves wrapt's submodules it does not use (caching, decorators, doc, proxies,
-signature, synchronization, weakrefs: ~8 M instructions on 3.11) to their
-first read, through a module `__getattr__`, and completes wrapt before a
-command that writes starts (pip 26.3 blocks imports while it installs): a
-`pip list` imports 7 of wrapt's 15 modules, an install all, as before. What
-remains is those and our 16 modules (~0.4-0.9 M instructions each, most of
-it the import system's own work per module). The one use that
+leaves the wrapt submodules it does not use to their first read, through a
+module `__getattr__`: caching, decorators, doc, importer, patches, proxies,
+signature, synchronization, weakrefs, and the pure-Python wrappers where
+wrapt's C extension provides the same classes (wrapt 1.17 and from 2.3; in
+2.0-2.2 the extension imports them itself). It patches pip through
+`wrapt.FunctionWrapper` with a ten-line function of its own rather than
+`wrapt.wrap_function_wrapper`, whose module imports importer. It completes
+wrapt before a command that writes starts (pip 26.3 blocks imports while it
+installs): a `pip list` imports 4 of wrapt 2.5's 15 modules (~12 M
+instructions fewer on 3.11), an install all, as before. What remains is those
+and our 16 modules (~0.4-0.9 M instructions each, most of it the import
+system's own work per module). The one use that
 may load asyncio late is an `async_to_sync` wrapper's first call in a process
 without asyncio; inside pip >= 26.3's install phase, which blocks imports, code
 of others doing that must import asyncio first (pip's rule for every late
@@ -188,13 +195,18 @@ def measure_wrapt(venv: Venv) -> list[str]:
     return rows
 
 
-def venv_for(house: str, pip_version: str, wrapt_version: str = "") -> Venv:
-    venv = make_venv(house, hook=False)
+def venv_for(house: str, pip_version: str, wrapt_version: str = "", python: str = sys.executable) -> Venv:
+    venv = make_venv(house, python, hook=False)
     venv.run([venv.python, "-m", "pip", "install", f"pip=={pip_version}"])
     venv.run([venv.python, "-m", "pip", "install", "piplockhook"])
     if wrapt_version:
         venv.run([venv.python, "-m", "pip", "install", f"wrapt=={wrapt_version}"])
     return venv
+
+
+def version_of(python: str) -> str:
+    probe = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+    return subprocess.run([python, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def download(house: str, spec: str, binary: bool = True) -> bool:
@@ -222,6 +234,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=60, help="rounds of interleaved runs (default 60)")
     parser.add_argument("--pip", action="append", default=[], help="pip versions (default: 23.2.1 and 26.3)")
     parser.add_argument("--wrapt", action="append", default=[], help="wrapt versions for the per-wrapt table")
+    parser.add_argument("--python", action="append", default=[], help="an interpreter to measure (repeatable)")
     parser.add_argument("--sid", action="append", default=[], metavar="X.Y", help="Debian sid's pythonX.Y via .ci/sid")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -231,14 +244,18 @@ def main() -> None:
         if not download(house, f"pip=={version}", binary=False):
             sys.exit(f"cannot download pip {version}")
     wrapts = [v for v in args.wrapt if download(house, f"wrapt=={v}")]  # a wrapt without a wheel here: no row
+    pythons = args.python or [sys.executable]
+    for python in pythons:
+        if python != sys.executable:
+            add_wrapt_for(house, python)
     rows = []
-    for version in pips:
-        try:
-            rows += measure(venv_for(house, version), args.pairs, not args.no_instructions)
-        except (subprocess.CalledProcessError, AssertionError) as exc:  # a pip that does not run on this Python
-            python = "%d.%d.%d" % sys.version_info[:3]
-            failed = " ".join(getattr(exc, "cmd", None) or str(exc).split("\n", 1)[0].split()[-6:])
-            rows.append(f"| {python} | {version} | – | pip {version} does not run here (`{failed}`) |")
+    for python in pythons:
+        for version in pips:
+            try:
+                rows += measure(venv_for(house, version, python=python), args.pairs, not args.no_instructions)
+            except (subprocess.CalledProcessError, AssertionError) as exc:  # a pip that does not run on this Python
+                failed = " ".join(getattr(exc, "cmd", None) or str(exc).split("\n", 1)[0].split()[-6:])
+                rows.append(f"| {version_of(python)} | {version} | – | pip {version} does not run here (`{failed}`) |")
     wrapt_rows = []
     if shutil.which("valgrind") and not args.no_instructions:
         for version in wrapts:

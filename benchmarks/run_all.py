@@ -4,9 +4,9 @@
     python benchmarks/run_all.py --quick    # fewer repetitions, to try it out
     python benchmarks/run_all.py --only startup.py   # measure one section again, keep the others
 
-The full run measures P1 on every supported Python: 3.9-3.13 from pyenv
-(linked by .ci/pythons) and 3.14/3.15 in the Debian root of .ci/sid (root
-needed); --quick measures P1 on the running Python only.
+The full run measures P1 and P2 on every supported Python: 3.9-3.13 from
+pyenv (linked by .ci/pythons) and 3.14/3.15 in the Debian root of .ci/sid
+(root needed); --quick measures them on the running Python only.
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ BENCHMARKS = [
     (
         "P2 — uncontended pip",
         "pip_overhead.py",
-        ["--pairs", "20", *(a for v in ("1.17.3", "2.1.2", "2.2.0", "2.5.2") for a in ("--wrapt", v)), "--sid", "3.15"],
+        [
+            "--pairs",
+            "5",
+            *(a for v in ("21.3.1", "23.2.1", "26.3") for a in ("--pip", v)),
+            *(a for v in ("1.17.3", "2.1.2", "2.2.0", "2.5.2") for a in ("--wrapt", v)),
+            *EVERY_PYTHON,
+        ],
         ["--pairs", "1", "--pip", "26.3", "--no-instructions"],
     ),
     ("P3 — parallel installs", "parallel.py", ["--rounds", "5"], ["--rounds", "1"]),
