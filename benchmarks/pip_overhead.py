@@ -71,8 +71,8 @@ plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. The hook also
 leaves the wrapt submodules it does not use to their first read, through a
 module `__getattr__`: caching, decorators, doc, importer, patches, proxies,
 signature, synchronization, weakrefs, and the pure-Python wrappers where
-wrapt's C extension provides the same classes (wrapt 1.17 and from 2.3; in
-2.0-2.2 the extension imports them itself). It patches pip through
+wrapt's C extension provides the same classes (1.17, 2.0, 2.1 and 2.5 here;
+2.2's extension imports them itself). It patches pip through
 `wrapt.FunctionWrapper` with a ten-line function of its own rather than
 `wrapt.wrap_function_wrapper`, whose module imports importer. It completes
 wrapt before a command that writes starts (pip 26.3 blocks imports while it
@@ -86,7 +86,8 @@ of others doing that must import asyncio first (pip's rule for every late
 import). piplockhook does not pin wrapt below 2.2: that would downgrade wrapt
 in environments that use it. The proper fix is in wrapt: `import asyncio`
 inside the functions of `synchronization.py` that use it; the stand-in then
-never meets its statement, and `_wrapt_import.py` can go.
+never meets its statement and can go, and what remains of `_wrapt_import.py`
+is the deferring of wrapt's unused modules.
 
 Instruction counts include Python's cyclic garbage collector, whose full
 collections (tens of M instructions in a pip process) fall where allocation

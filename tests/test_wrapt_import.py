@@ -300,7 +300,7 @@ WRAPPERS_CASES = {
         ("c", "pure"),
     ),
     "extensions disabled": ({}, {"WRAPT_DISABLE_EXTENSIONS": "1"}, False, ("pure", "pure")),
-    "an extension that imports wrappers itself (wrapt 2.0-2.2)": (
+    "an extension that imports wrappers itself (wrapt 2.2)": (
         {"_wrappers.py": "from . import wrappers\n" + LIKE_WRAPT_25["_wrappers.py"]},
         {},
         False,

@@ -77,7 +77,7 @@ where nobody set them meanwhile, and once every SUB is loaded the two
 functions go. ``wrapt/__wrapt__.py`` imports the pure-Python ``wrappers``
 (2.2 M instructions), then the same six names from the C extension
 ``_wrappers``: where that extension loads, has them all and does not need
-``wrappers`` itself (wrapt 2.3+), ``wrappers`` is deferred the same way, as
+``wrappers`` itself (2.2's does), ``wrappers`` is deferred the same way, as
 ``wrapt.wrappers``; a placeholder left anywhere afterwards (the extension did
 not answer after all) drops the trick for a plain import. ``import wrapt.SUB``
 and ``from wrapt import *`` work as before; only ``vars(wrapt)`` lacks the
@@ -167,7 +167,7 @@ def _c_answers(names: Sequence[str]) -> bool:
         extension = importlib.import_module("wrapt." + C)
     except Exception:  # no extension here: __wrapt__ uses the pure-Python one
         return False
-    # wrapt 2.0-2.2's extension imports wrapt.wrappers itself: nothing to defer
+    # wrapt 2.2's extension imports wrapt.wrappers itself: nothing to defer
     return "wrapt." + PURE not in sys.modules and all(hasattr(extension, name) for name in names)
 
 
