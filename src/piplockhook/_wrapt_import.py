@@ -188,26 +188,16 @@ def _stand_in_import(original: Callable[..., types.ModuleType], deferred: set[st
             and ASYNCIO not in sys.modules
         ):
             return LazyAsyncio(globals)
-        if (
+        if (  # `from .SUB import a, b` inside wrapt, for a SUB that may wait
             level == 1
-            and name in DEFERRED
             and fromlist
             and "*" not in fromlist
             and isinstance(globals, dict)
-            and globals.get("__name__") == "wrapt"
             and "wrapt." + name not in sys.modules
-        ):
-            deferred.add(name)
-            return _DeferredSubmodule(name)
-        if (
-            level == 1
-            and name == PURE
-            and fromlist
-            and "*" not in fromlist
-            and isinstance(globals, dict)
-            and globals.get("__name__") == "wrapt.__wrapt__"
-            and "wrapt." + name not in sys.modules
-            and _c_answers(fromlist)
+            and (
+                (name in DEFERRED and globals.get("__name__") == "wrapt")
+                or (name == PURE and globals.get("__name__") == "wrapt.__wrapt__" and _c_answers(fromlist))
+            )
         ):
             deferred.add(name)
             return _DeferredSubmodule(name)
