@@ -24,7 +24,7 @@ from _common import ROOT, build_wheelhouse, describe_machine, make_venv, summary
 
 WAITER = """
 import sys, time
-from piplockhook.envlock import EnvironmentLock
+from piplockhook.lock.environment import EnvironmentLock
 from piplockhook.locations import LockLocation
 from piplockhook.report import Reporter
 lock = EnvironmentLock(LockLocation(sys.argv[1], "bench"), reporter=Reporter(False))
@@ -35,14 +35,14 @@ lock.close()
 """
 
 
-# The baseline for holder records (issue 21): the same lock with its record step a no-op.
-NO_RECORDS = (
-    "import piplockhook.holderrecords as records\n"
-    "class NoRecord:\n"
+# The baseline for holder files (issue 21): the same lock with its record step a no-op.
+NO_HOLDER_FILES = (
+    "import piplockhook.lock.holderfiles as records\n"
+    "class NoHolderFile:\n"
     "    problem = ''\n"
     "    def __init__(self, *args): pass\n"
     "    def remove(self): pass\n"
-    "records.OwnRecord = NoRecord\n"
+    "records.OwnHolderFile = NoHolderFile\n"
 )
 
 
@@ -50,9 +50,9 @@ def uncontended(venv, rounds: int, records: bool = True) -> list[list[float]]:
     """Milliseconds per acquire + release, shared then exclusive; `records=False`: the baseline."""
     code = (
         "import sys, time\n"
-        "from piplockhook.envlock import EnvironmentLock\n"
+        "from piplockhook.lock.environment import EnvironmentLock\n"
         "from piplockhook.locations import LockLocation\n"
-        "from piplockhook.report import Reporter\n" + ("" if records else NO_RECORDS) + "out = []\n"
+        "from piplockhook.report import Reporter\n" + ("" if records else NO_HOLDER_FILES) + "out = []\n"
         "for _ in range(int(sys.argv[2])):\n"
         "    t = time.perf_counter()\n"
         "    lock = EnvironmentLock(LockLocation(sys.argv[1], 'b'), reporter=Reporter(False))\n"
@@ -68,7 +68,7 @@ def uncontended(venv, rounds: int, records: bool = True) -> list[list[float]]:
 
 
 def p5_rows(venv, rounds: int) -> None:
-    """P5 with holder records beside the baseline without, interleaved, and their ratio."""
+    """P5 with holder files beside the baseline without, interleaved, and their ratio."""
     ours: list[list[float]] = [[], []]
     base: list[list[float]] = [[], []]
     for _ in range(2):
@@ -79,7 +79,7 @@ def p5_rows(venv, rounds: int) -> None:
         ratio = statistics.median(with_) / statistics.median(without)
         print(f"| P5 uncontended acquire + release, {name} ({len(with_)} runs) | {summary(with_)} ms | ≤ 1 ms |")
         print(
-            f"| P5 the same without holder records ({len(without)} runs) | {summary(without)} ms; "
+            f"| P5 the same without holder files ({len(without)} runs) | {summary(without)} ms; "
             f"with ÷ without {ratio:.2f} | (baseline) |"
         )
 
@@ -119,7 +119,7 @@ def fairness(venv, kind: str, hold: float = 0.5, stream: float = 12.0) -> float:
     readers = subprocess.Popen(
         [
             venv.python,
-            os.path.join(ROOT, "tests", "readers.py"),
+            os.path.join(ROOT, "tests", "support", "readers.py"),
             venv.lock_path,
             kind,
             str(hold),
@@ -171,7 +171,7 @@ def main() -> None:
     )
     print()
     print("Every holder writes, locks and deletes a record beside the lock file (issue 21: who holds it,")
-    print('on every platform and host): "without holder records" is the same lock with that step a no-op,')
+    print('on every platform and host): "without holder files" is the same lock with that step a no-op,')
     print("interleaved with it in this run. The wake-up figure includes writing the waiter's record and")
     print("removing the records of holders that died while it waited.")
 

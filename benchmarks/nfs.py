@@ -27,16 +27,16 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "nfs"))
 
 import lab
-from lock_cost import NO_RECORDS  # the baseline: the record step a no-op
+from lock_cost import NO_HOLDER_FILES  # the baseline: the record step a no-op
 
 LOCK_COST = """
 import sys, time
-from piplockhook.envlock import EnvironmentLock
+from piplockhook.lock.environment import EnvironmentLock
 from piplockhook.locations import LockLocation
 from piplockhook.report import Reporter
 path, rounds, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-if sys.argv[4:] == ["norecords"]:
-    exec(NO_RECORDS)
+if sys.argv[4:] == ["nofiles"]:
+    exec(NO_HOLDER_FILES)
 out = []
 for _ in range(rounds):
     t = time.perf_counter()
@@ -53,8 +53,8 @@ def summary(values: list[float], unit: str) -> str:
 
 def lock_cost(path: str, rounds: int, mode: str, records: bool = True) -> list[float]:
     with open(lab.path("lockcost.py"), "w") as f:
-        f.write(f"NO_RECORDS = {NO_RECORDS!r}\n{LOCK_COST}")
-    variant = "" if records else " norecords"
+        f.write(f"NO_HOLDER_FILES = {NO_HOLDER_FILES!r}\n{LOCK_COST}")
+    variant = "" if records else " nofiles"
     out = lab.run("a", f"python /lab/lockcost.py {path} {rounds} {mode}{variant}").stdout
     return [float(v) * 1000 for v in out.split()]
 
@@ -107,7 +107,7 @@ def main() -> None:
             print(
                 f"| P5 uncontended acquire + release, {mode}, NFS{'v4.2' if kind == 'v4' else 'v3'} ({args.rounds} runs) "
                 f"| {summary(nfs, 'ms')}; guest tmpfs {summary(local[mode], 'ms')}; ratio of medians "
-                f"{statistics.median(nfs) / statistics.median(local[mode]):.0f}; without holder records "
+                f"{statistics.median(nfs) / statistics.median(local[mode]):.0f}; without holder files "
                 f"{summary(bare, 'ms')}, with ÷ without {statistics.median(nfs) / statistics.median(bare):.2f} |"
             )
     lab.nfs("mount", "v4", "a")

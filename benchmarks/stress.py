@@ -8,7 +8,7 @@ complains); with the hook and with PIPLOCKHOOK=0, side by side.
     python benchmarks/stress.py --workers 4 --ops 10  # what the test suite runs
     python benchmarks/stress.py --pip-version 21.3.1 --seed 7
 
-The test suite (tests/test_race.py) runs the short mode of the same harness
+The test suite (tests/slow/test_race.py) runs the short mode of the same harness
 (tests/stress.py).
 """
 

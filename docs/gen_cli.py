@@ -7,7 +7,7 @@ import contextlib
 import io
 import os
 
-from piplockhook.cli import _parser
+from piplockhook.cli import build_parser
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUBCOMMANDS = ("run", "status", "enable", "disable", "check", "verify")
@@ -25,7 +25,7 @@ def help_text(*args: str) -> str:
     os.environ["COLUMNS"] = "100"
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-        _parser().parse_args([*args, "--help"])
+        build_parser().parse_args([*args, "--help"])
     return out.getvalue().rstrip()
 
 

@@ -60,7 +60,7 @@ def start() -> None:
         argv = sys.argv
         if not is_pip_starting(argv, _command_line() if argv[:1] == ["-m"] else []):
             return
-        from piplockhook.process import current  # only now: this process is pip
+        from piplockhook.state import current  # only now: this process is pip
 
         state = current()
         if state.started:  # CPython <= 3.14 runs .pth lines twice in venvs (cpython#75723)
@@ -70,9 +70,9 @@ def start() -> None:
 
         if not settings.hook_wanted(os.environ):
             return
-        from piplockhook import pipwrappers
+        from piplockhook.pip import patches
 
-        pipwrappers.install()
+        patches.install()
     except Exception as exc:  # never break a Python start
         _say_inactive(exc)
 

@@ -16,7 +16,7 @@ import sys
 import sysconfig
 from typing import Any
 
-from piplockhook.filelock import is_a_directory
+from piplockhook.lock import is_a_directory
 
 LOCK_NAME = ".lock"  # uv's name: `pip` and `uv pip` exclude each other
 OWN_LOCK_NAME = ".piplockhook.lock"  # where no environment directory is ours to name

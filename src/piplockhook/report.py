@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from piplockhook.process import current
+from piplockhook.state import current
 
 PREFIX = "piplockhook: "
 ERROR_PREFIX = "ERROR: " + PREFIX
@@ -69,10 +69,7 @@ class Reporter:
             write(f"acquired {mode} lock after waiting {waited:.1f}s")
 
     def warning(self, text: str) -> None:
-        said = current().warned
-        if text not in said:  # a fault met at several places is said once
-            said.add(text)
-            write("warning: " + text)
+        warning(text)
 
     def unlocked(self, why: str, loud: bool) -> None:
         """The lock cannot be used: a warning where files change, a debug line for reads."""
@@ -80,6 +77,15 @@ class Reporter:
             self.warning(f"running unlocked: {why}")
         else:
             self.note(f"running unlocked: {why}")
+
+
+def warning(text: str) -> None:
+    """Every warning of ours goes through here: said once per process (a
+    fault met at several places, or by every build child, is said once)."""
+    said = current().warned
+    if text not in said:
+        said.add(text)
+        write("warning: " + text)
 
 
 def error_line(text: str) -> None:

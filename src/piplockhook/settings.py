@@ -4,10 +4,10 @@ pip's hook, ``piplockhook run``, ``verify``, ``status``, ``check``, ``enable``
 and ``disable`` all call ``read``: the same variable and value mean the same
 thing everywhere and a bad one gives the same ``ConfigError`` text. A command
 line option (``--timeout``, ``--lockfile``) is read by the same parser and
-wins over its variable. Also here: the environment's default (``piplockhook
-disable`` writes ``piplockhook.disabled`` beside the ``.pth`` and lists it in
-our RECORD, so that uninstalling piplockhook removes it too). Stdlib only and
-cheap to import: the startup gate asks ``hook_wanted`` in every pip process.
+wins over its variable. Also read here: the environment's default (the
+``piplockhook.disabled`` marker that ``piplockhook disable`` writes, see
+cli/default.py). Stdlib only and cheap to import: the startup gate asks
+``hook_wanted`` in every pip process.
 """
 
 from __future__ import annotations
@@ -167,44 +167,3 @@ def disabled_marker(site: str = SITE_PACKAGES) -> str:
 def default_enabled(site: str = SITE_PACKAGES) -> bool:
     """The environment's default, set by ``piplockhook enable/disable``."""
     return not os.path.exists(disabled_marker(site))
-
-
-def _our_record(site: str) -> str | None:
-    try:
-        entries = sorted(os.listdir(site))
-    except OSError:
-        return None
-    for entry in entries:
-        if entry.lower().startswith("piplockhook-") and entry.endswith(".dist-info"):
-            return os.path.join(site, entry, "RECORD")
-    return None
-
-
-def set_default(enabled: bool, site: str = SITE_PACKAGES) -> str:
-    """Write (off) or remove (on) the marker; return its path. The marker is
-    listed in our RECORD while it exists, so `pip uninstall piplockhook`
-    removes it and a reinstall starts on (the default lives and dies with
-    the package). OSError when it cannot be changed."""
-    marker = disabled_marker(site)
-    record = _our_record(site)
-    row = DISABLED_MARKER + ",,"
-    rows: list[str] = []
-    if record is not None:
-        with open(record, encoding="utf-8") as f:
-            rows = [line for line in f.read().splitlines() if line and line != row]
-    if not enabled:
-        rows.append(row)
-    # A RECORD row for a missing file is harmless to pip; a marker no RECORD
-    # lists would outlive the package: so the row goes in first, out last.
-    if enabled:
-        try:
-            os.remove(marker)
-        except FileNotFoundError:
-            pass
-    if record is not None:
-        with open(record, "w", encoding="utf-8", newline="") as f:
-            f.write("".join(line + "\n" for line in rows))
-    if not enabled:
-        with open(marker, "w") as f:
-            f.write("piplockhook is off by default here; `piplockhook enable` or PIPLOCKHOOK=1 turns it on.\n")
-    return marker

@@ -222,7 +222,7 @@ def _stress_both(ops):
     assert problems0 or integrity0, "the unlocked control round broke nothing: no race shown"
 
 
-# -- who holds it, named across hosts (holder records)
+# -- who holds it, named across hosts (holder files)
 
 
 def _records(host):
@@ -292,7 +292,7 @@ def test_a_holder_hosts_crash_frees_the_lock_within_the_lease_and_verify_repairs
         stale = _records("b")
         status = run("b", "piplockhook status").stdout
         note(
-            f"a's holder record after the crash: {stale}; b's status: {[x for x in status.splitlines() if x.startswith('held by')]}; then {_records('b')}"
+            f"a's holder file after the crash: {stale}; b's status: {[x for x in status.splitlines() if x.startswith('held by')]}; then {_records('b')}"
         )
         assert len(stale) == 1 and "held by: nobody" in status and _records("b") == []
         verify = run("b", "piplockhook verify --json", check=False)

@@ -46,7 +46,7 @@ def test_run_holds_the_lock_for_the_whole_command(win, flag, blocked):
         proc.kill()
 
 
-RECORD_INFIX = ".holder-"  # piplockhook.holderrecords.INFIX
+RECORD_INFIX = ".holder-"  # piplockhook.holderfiles.INFIX
 DEAD_RECORD = "piplockhook-holder 1\nhost=GONE\npidns=\npid=999999\nmode=exclusive\nsince=0\ncommand=gone\nend\n"
 
 

@@ -63,7 +63,7 @@ def test_list_waits_for_an_exclusive_holder(win, win_holder, win_background, hoo
     else:
         out, err = assert_waits(win, proc, "shared", h)
         assert "piplockhook" in out
-        assert "left no holder record, so probably not piplockhook" in err  # a raw LockFileEx holder
+        assert "left no holder file, so probably not piplockhook" in err  # a raw LockFileEx holder
 
 
 @pytest.mark.parametrize("command", ["list", "freeze", "show pip", "check"])

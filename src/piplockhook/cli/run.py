@@ -1,0 +1,141 @@
+"""``piplockhook run``: hold a lock for the whole life of a command.
+
+Unlike SageMath's sage-flock, which ``exec``s the command and so loses its lock
+on Python 3 (the descriptor is close-on-exec), this process stays as the
+command's parent and holds the lock until the command has exited. The command
+and its children see the lock in ``PIPLOCKHOOK_HELD``, so pips run inside it
+do not wait for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+from piplockhook.cli.base_command import EXIT_FAILED, EXIT_USAGE, Command, add_lock_options, lock_at, usage_error
+from piplockhook.locations import location_for_options
+from piplockhook.lock import EXCLUSIVE, SHARED, LockError, LockTimeout
+from piplockhook.lock.environment import EnvironmentLock
+from piplockhook.report import Reporter, error_line
+from piplockhook.settings import Settings
+
+EPILOG = """\
+examples:
+  piplockhook run -- make -j8 install        # exclusive: no pip runs meanwhile
+  piplockhook run -s -- python -m pytest     # shared: pips may read, none may write
+  piplockhook run --lockfile /shared/sage.lock --timeout 600 -- ./build.sh
+
+The lock is held until COMMAND exits; its exit status is returned (128+N if
+a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. pips run
+inside COMMAND do not wait for the lock this run holds."""
+
+_WAIT_STEP_SECONDS = 0.5
+
+
+def _terminal_sends_it_too() -> bool:
+    # A Ctrl-C typed at a terminal reaches the whole foreground process group,
+    # the command included: forwarding it as well would deliver it twice.
+    if sys.platform == "win32":  # a console's Ctrl-C reaches every process attached to it
+        return True
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock | None) -> int:
+    """Run `command` holding `lock` in `mode` (None: unlocked, PIPLOCKHOOK=0);
+    return its exit status (128+N for signal N)."""
+    if lock is not None:
+        try:
+            lock.acquire(mode)
+        except LockError as exc:
+            error_line(str(exc))
+            return EXIT_FAILED if isinstance(exc, LockTimeout) else EXIT_USAGE
+        except KeyboardInterrupt:
+            lock.close()
+            return 128 + signal.SIGINT
+        if lock.unavailable:
+            error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
+            lock.close()
+            return 2
+    try:
+        try:
+            child = subprocess.Popen(command)
+        except OSError as exc:
+            error_line(f"cannot run {command[0]}: {exc.strerror}")
+            return 127 if isinstance(exc, FileNotFoundError) else 126
+
+        def forward(signum: int, _frame: object) -> None:
+            if signum == signal.SIGINT and _terminal_sends_it_too():
+                return
+            try:
+                child.send_signal(signum)
+            except (OSError, ValueError):  # ValueError: a signal Windows cannot send
+                pass
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while True:
+                try:
+                    # In steps, not one blocking waitpid: a signal that does not
+                    # interrupt the wait still reaches `forward` within a step.
+                    status = child.wait(timeout=_WAIT_STEP_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+                except KeyboardInterrupt:  # pragma: no cover - handlers above catch it
+                    continue
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return 128 - status if status < 0 else status
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("-s", "--shared", dest="mode", action="store_const", const=SHARED, help="take the lock shared")
+    mode.add_argument(
+        "-x",
+        "--exclusive",
+        dest="mode",
+        action="store_const",
+        const=EXCLUSIVE,
+        help="take the lock exclusively (the default)",
+    )
+    add_lock_options(
+        parser,
+        lockfile_help="lock PATH (parents are created) instead of the environment's pip lock",
+        timeout_help="give up after S seconds of waiting (default: wait)",
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]", help="what to run")
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        return usage_error("piplockhook run", "no COMMAND to run (see piplockhook run --help)")
+    mode = args.mode or EXCLUSIVE
+    if settings.opted_out:  # PIPLOCKHOOK=0: this invocation (and the pips in it) takes no lock
+        Reporter(settings.debug).debug("skipped", mode, "", "PIPLOCKHOOK opts this run out")
+        return run_locked(command, mode=mode, lock=None)
+    lock = lock_at(location_for_options(None, settings.lockfile), settings, loud=False)
+    return run_locked(command, mode=mode, lock=lock)
+
+
+COMMAND = Command(
+    "run",
+    "run a command holding the environment's lock",
+    main,
+    epilog=EPILOG,
+    usage="piplockhook run [-s|--shared | -x|--exclusive] [--lockfile PATH] [--timeout S] [--] COMMAND [ARG...]",
+    add_arguments=add_arguments,
+)

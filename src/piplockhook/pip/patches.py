@@ -1,0 +1,239 @@
+"""What piplockhook changes in a pip process, installed by the startup gate.
+
+Only ``pip._internal.*`` modules are patched, with wrapt, as soon as each has
+been imported (a hook on ``pip`` or ``pip.__main__`` misses ``python -m pip``
+and pip's ``__pip-runner__.py``):
+
+* ``Command.main``: reads the settings (a bad value ends a command that takes
+  a lock with status 2) and wraps this command's ``run`` with its lock, so
+  waiting happens inside pip's own error handling (Ctrl-C, timeouts give
+  pip's messages).
+* ``install_given_reqs``: where ``pip install`` starts changing files, it moves
+  from the shared to the exclusive lock and re-checks what is installed now.
+* pkg_resources' module body (its working set) runs under at least the shared
+  lock, and is rebuilt once the command holds its lock (working_set.py).
+* Fallback: if an internal is missing (a pip we do not know), lock more, never
+  less: the whole install exclusive, or pip's whole entry point exclusive.
+* Every wrapper fails open: an unexpected error of ours is one warning line,
+  and pip runs unlocked (tests/test_fail_open.py).
+
+Everything the wrappers need is imported here, before pip runs: pip 26.3
+blocks every import once installing starts, and an upgrade of piplockhook
+removes our files while the lock is held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import sys
+from collections.abc import Iterator
+from typing import Any, Callable
+
+from piplockhook import pip as _policy
+from piplockhook.lock import EXCLUSIVE, SHARED
+from piplockhook.pip import quiet_from_argv
+from piplockhook.pip.command import CommandRun, close_quietly, fallback, held_outside_command, unlocked_because
+from piplockhook.pip.importhooks import ImportHooks, cannot_patch, wrap_attribute, wrapt
+from piplockhook.pip.working_set import PKG_RESOURCES, pip_is_done_with_pkg_resources, refresh_installed_view
+from piplockhook.pip.wrapt_import import complete_wrapt
+from piplockhook.report import Reporter, error_line, warning
+from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, read
+from piplockhook.state import hook
+
+# What wrapt hands a wrapper: the wrapped callable, its arguments.
+Wrapped = Callable[..., Any]
+Args = tuple[Any, ...]
+Kwargs = dict[str, Any]
+
+
+def install() -> None:
+    """Register the import hooks (once per process: the gate runs once)."""
+    hooks = ImportHooks()
+    hooks.after("pip._internal.cli.base_command", _patch_base_command)
+    hooks.after("pip._internal.req", _patch_req)
+    hooks.after("pip._internal.cli.main", _patch_cli_main)
+    for name in PKG_RESOURCES:
+        hooks.around(name, _shared_for_working_set)
+    hooks.insert()
+    hook().import_hooks = hooks
+
+
+@contextlib.contextmanager
+def _shared_for_working_set() -> Iterator[None]:
+    """Hold the environment's shared lock while pkg_resources scans it."""
+    try:
+        settings: Settings | None = read()
+    except Exception:  # reported when pip's command starts
+        settings = None
+    if settings is None or not settings.enabled:
+        yield
+        return
+    reporter = Reporter(settings.debug, quiet_from_argv(sys.argv))
+    # Quiet where unlocked: the command's own lock, taken next, says so if it writes.
+    with held_outside_command(settings, SHARED, reporter, loud=False) as lock:
+        if lock is not None and lock.mode is not None:
+            reporter.debug("building", lock.mode, lock.path, "pkg_resources working set, under this lock")
+        yield
+
+
+# -- the patches: each one catches everything, a failed patch must not break pip
+
+
+def _patch_base_command(module: Any) -> None:
+    try:
+        from pip._internal.exceptions import CommandError
+
+        hook().command_error = CommandError
+        wrap_attribute(module, "Command.main", _command_main)
+        hook().patched["Command.main"] = True
+    except Exception as exc:
+        cannot_patch("pip._internal.cli.base_command.Command.main", exc)
+
+
+def _patch_req(module: Any) -> None:
+    try:
+        from pip._internal.metadata import get_default_environment
+
+        hook().get_default_environment = get_default_environment
+        hook().install_given_reqs_signature = inspect.signature(module.install_given_reqs)
+        wrap_attribute(module, "install_given_reqs", _install_given_reqs)
+        hook().patched["install_given_reqs"] = True
+    except Exception as exc:
+        cannot_patch("pip._internal.req.install_given_reqs", exc)
+
+
+def _patch_cli_main(module: Any) -> None:
+    try:
+        import pip._internal.cli.base_command  # noqa: F401  (runs its hook first)
+    except Exception as exc:
+        cannot_patch("pip._internal.cli.base_command (import)", exc)
+    if hook().patched["Command.main"]:
+        return
+    entry = "_main" if hasattr(module, "_main") else "main"  # 26.3: cli()/main() -> _main()
+    try:
+        wrap_attribute(module, entry, _whole_pip_exclusive)
+    except Exception as exc:
+        cannot_patch(f"pip._internal.cli.main.{entry}", exc)
+
+
+# -- the wrappers
+
+
+def _settings_for(command: str) -> Settings | int | None:
+    """The settings; the exit status for bad ones where `command` takes a
+    lock (a command that takes none runs, with a warning); None: unlocked."""
+    try:
+        return read()
+    except ConfigError as exc:
+        if not _policy.takes_lock(command):
+            warning(f"{exc}; ignored, as `pip {command}` takes no lock")
+            return None
+        error_line(str(exc))
+        return EXIT_BAD_CONFIG
+    except Exception as exc:
+        unlocked_because(exc)
+        return None
+
+
+def _command_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    name = getattr(instance, "name", "")
+    if _policy.writes(name):  # wrapt whole before pip installs: 26.3 blocks imports then
+        complete_wrapt()
+    settings = _settings_for(name)
+    if isinstance(settings, int):
+        return settings
+    if settings is None or not settings.enabled:
+        return wrapped(*args, **kwargs)
+    _retire_import_hooks()  # the command's modules are imported, and patched
+
+    def run_with_lock(run: Wrapped, _instance: Any, run_args: Args, run_kwargs: Kwargs) -> Any:
+        return _command_run(name, settings, run, run_args, run_kwargs)
+
+    # Wrap this command object's run(), whatever its class: commands pip adds
+    # later are locked too (shared), without a patch per command.
+    try:
+        instance.run = wrapt.FunctionWrapper(instance.run, run_with_lock)
+    except Exception as exc:
+        unlocked_because(exc)
+    return wrapped(*args, **kwargs)
+
+
+def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs: Kwargs) -> Any:
+    options = args[0] if args else kwargs.get("options")
+    try:
+        current = CommandRun.for_command(name, settings, options)
+    except Exception as exc:
+        unlocked_because(exc)
+        return run(*args, **kwargs)
+    if current is None or current.policy.run is None:
+        return run(*args, **kwargs)
+    runs = hook().runs
+    try:
+        current.take(current.policy.run)
+        if current.lock.mode is not None:
+            refresh_installed_view(current.lock.reporter)  # pkg_resources may have scanned before we held the lock
+            _retire_import_hooks()  # if pip was not done with pkg_resources when its command started
+        runs.append(current)
+        try:
+            return run(*args, **kwargs)
+        finally:
+            runs.remove(current)
+    finally:
+        close_quietly(current.lock)
+
+
+def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """pip install starts changing files: its command moves to the exclusive lock."""
+    runs = hook().runs
+    current = runs[-1] if runs else None
+    if current is not None and current.policy.write:
+        try:
+            written = _what_is_written(current, args, kwargs)
+            if written is not None:
+                current.move_to_write_lock(*written)
+        except hook().command_error:  # a timeout: pip's own error line, nothing written
+            raise
+        except Exception as exc:
+            unlocked_because(exc)
+    return wrapped(*args, **kwargs)
+
+
+def _what_is_written(current: CommandRun, args: Args, kwargs: Kwargs) -> tuple[list[Any], bool] | None:
+    """(requirements, use_user_site) of this install_given_reqs call, where
+    it writes the command's environment; None where it writes elsewhere."""
+    signature = hook().install_given_reqs_signature
+    try:
+        call = dict(signature.bind_partial(*args, **kwargs).arguments) if signature is not None else None
+    except TypeError:
+        call = None
+    if call is None:  # a signature we cannot read: escalate (more locking, never less)
+        return [], False
+    requirements = list(call.get("requirements") or [])
+    # pip's in-process build-dependency install (26.x) writes to its own
+    # temporary prefix: that is not this command writing the environment.
+    same_prefix = call.get("prefix") == getattr(current.options, "prefix_path", None)
+    if requirements and same_prefix:
+        return requirements, bool(call.get("use_user_site"))
+    return None
+
+
+def _retire_import_hooks() -> None:
+    state = hook()
+    if state.import_hooks is not None and pip_is_done_with_pkg_resources():
+        state.import_hooks.retire()
+        state.import_hooks = None
+
+
+def _whole_pip_exclusive(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """Fallback when Command.main is not found: lock all of pip, exclusively."""
+    complete_wrapt()  # any command may install
+    settings = _settings_for("")
+    if isinstance(settings, int):
+        return settings
+    if settings is None or not settings.enabled:
+        return wrapped(*args, **kwargs)
+    reporter = Reporter(settings.debug, quiet_from_argv(sys.argv))
+    fallback(reporter, "pip._internal.cli.base_command.Command.main")
+    with held_outside_command(settings, EXCLUSIVE, reporter, loud=True):
+        return wrapped(*args, **kwargs)

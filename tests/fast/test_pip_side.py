@@ -1,0 +1,282 @@
+"""The pip side called directly, with stand-ins for pip's internals (fast tier).
+
+The stand-ins have the shapes the hook meets in pip (a command object with
+`name` and `run(options, args)`, `install_given_reqs(requirements, ...,
+prefix=..., use_user_site=...)`, requirements with `name` and
+`should_reinstall`); real pips: test_locking.py, test_recheck.py.
+"""
+
+import inspect
+import os
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from piplockhook import pip as policy
+from piplockhook import state
+from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, nesting
+from piplockhook.pip import command as pip_command
+from piplockhook.pip import patches
+from piplockhook.state import ProcessState
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="probes with flock")
+
+
+@pytest.fixture(autouse=True)
+def hooked(monkeypatch, tmp_path):
+    """A fresh hook state, settings that lock tmp_path/env/.lock."""
+    ProcessState.reset()
+    for name in list(os.environ):
+        if name.startswith("PIPLOCKHOOK"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PIPLOCKHOOK_LOCKFILE", str(tmp_path / "env" / ".lock"))
+    hook_state = state.hook()
+    hook_state.command_error = type("CommandError", (Exception,), {})
+    yield hook_state
+    ProcessState.reset()
+
+
+def probe(path, mode):
+    """Could another holder take `path` in `mode` now?"""
+    other = FileLock(path)
+    try:
+        other.acquire(mode, timeout=0)
+        return True
+    except Exception:
+        return False
+    finally:
+        other.close()
+
+
+def stand_in_install_given_reqs(requirements, global_options=None, root=None, home=None, prefix=None, **kwargs):
+    stand_in_install_given_reqs.calls.append((requirements, prefix))
+    return "installed"
+
+
+class Command:
+    """pip's command object: `name`, `run(options, args)`, and `main(args)`."""
+
+    def __init__(self, name, seen):
+        self.name = name
+        self.seen = seen
+
+    def run(self, options, args):
+        self.seen.append(os.environ.get(nesting.MARKER, ""))
+        return 0
+
+    def main(self, args):
+        return self.run(SimpleNamespace(quiet=0, **args), [])
+
+
+def test_the_table_knows_every_command_of_the_installed_pip():
+    # A command a new pip adds gets the shared lock until it is named here (one line).
+    from pip._internal.commands import commands_dict
+
+    unknown = sorted(set(commands_dict) - set(policy.COMMAND_LOCKS))
+    assert not unknown, f"pip has commands the table does not name: {unknown} (src/piplockhook/policy.py)"
+    newer = set(policy.COMMAND_LOCKS) - set(commands_dict)
+    assert newer <= {"lock", "inspect", "index", "search"}, newer  # commands of other pips than this one
+
+
+def test_quiet_count_from_pip_s_argv():
+    assert policy.quiet_from_argv(["pip", "install", "-q", "x"]) == 1
+    assert policy.quiet_from_argv(["pip", "-qq", "install", "--quiet", "x"]) == 3
+    assert policy.quiet_from_argv(["pip", "install", "--", "-q"]) == 0
+    assert policy.quiet_of(SimpleNamespace(quiet=2)) == 2 and policy.quiet_of(None) == 0
+
+
+@posix_only
+def test_a_read_command_runs_under_the_shared_lock_and_publishes_it(tmp_path):
+    seen = []
+    command = Command("list", seen)
+    wrapped = patches._command_main(command.main, command, ({},), {})
+    assert wrapped == 0 and len(seen) == 1
+    lock_path = str(tmp_path / "env" / ".lock")
+    assert nesting.parse_marker(seen[0]) == {lock_path: (os.getpid(), SHARED)}
+    assert probe(lock_path, EXCLUSIVE)  # released once run() returned
+    assert nesting.MARKER not in os.environ
+
+
+def test_a_command_that_takes_no_lock_runs_with_a_warning_on_a_bad_setting(monkeypatch, capsys):
+    monkeypatch.setenv("PIPLOCKHOOK_TIMEOUT", "abc")
+    seen = []
+    command = Command("download", seen)
+    assert patches._command_main(command.main, command, ({},), {}) == 0 and seen == [""]
+    err = capsys.readouterr().err
+    assert err == (
+        "piplockhook: warning: PIPLOCKHOOK_TIMEOUT='abc' is not valid: expected a number of seconds, 0 or more; "
+        "ignored, as `pip download` takes no lock\n"
+    )
+
+
+def test_a_command_that_takes_a_lock_stops_on_a_bad_setting(monkeypatch, capsys):
+    monkeypatch.setenv("PIPLOCKHOOK", "maybe")
+    seen = []
+    command = Command("list", seen)
+    assert patches._command_main(command.main, command, ({},), {}) == 2 and seen == []
+    assert capsys.readouterr().err == (
+        "ERROR: piplockhook: PIPLOCKHOOK='maybe' is not valid: expected one of 1, on, true, yes, 0, off, false, no\n"
+    )
+
+
+@posix_only
+def test_install_given_reqs_moves_to_exclusive_and_rechecks(hooked, tmp_path):
+    stand_in_install_given_reqs.calls = []
+    hooked.install_given_reqs_signature = inspect.signature(stand_in_install_given_reqs)
+    installed_now = {"plhsmall"}
+
+    class Environment:
+        def get_distribution(self, name):
+            return SimpleNamespace(in_usersite=False) if name in installed_now else None
+
+    hooked.get_default_environment = Environment
+    hooked.patched["install_given_reqs"] = True
+    options = SimpleNamespace(quiet=0, prefix_path=None, ignore_installed=False, target_dir=None)
+    run = pip_command.CommandRun.for_command("install", patches.read(), options)
+    run.take(SHARED)
+    hooked.runs.append(run)
+    lock_path = run.lock.path
+    assert probe(lock_path, SHARED) and not probe(lock_path, EXCLUSIVE)
+    # Another pip installed plhsmall while this one resolved; plhother went away.
+    requirements = [
+        SimpleNamespace(name="plhsmall", should_reinstall=False),
+        SimpleNamespace(name="plhother", should_reinstall=True),
+    ]
+    result = patches._install_given_reqs(stand_in_install_given_reqs, None, (requirements,), {"prefix": None})
+    assert result == "installed" and run.lock.mode == EXCLUSIVE
+    assert not probe(lock_path, SHARED)
+    assert [r.should_reinstall for r in requirements] == [True, False]
+    # pip's in-process build-dependency install writes its own prefix: no move for it.
+    run.lock.acquire(SHARED)
+    patches._install_given_reqs(stand_in_install_given_reqs, None, (requirements,), {"prefix": "/tmp/build-env"})
+    assert run.lock.mode == SHARED
+    hooked.runs.clear()
+    run.lock.close()
+
+
+@posix_only
+def test_a_signature_it_cannot_read_moves_to_exclusive_anyway(hooked):
+    hooked.install_given_reqs_signature = None
+    hooked.patched["install_given_reqs"] = True
+    options = SimpleNamespace(quiet=0, prefix_path=None)
+    run = pip_command.CommandRun.for_command("install", patches.read(), options)
+    run.take(SHARED)
+    run.move_to_write_lock(*patches._what_is_written(run, ("anything",), {}))
+    assert run.lock.mode == EXCLUSIVE
+    run.lock.close()
+
+
+def test_without_install_given_reqs_install_is_exclusive_all_along(hooked):
+    hooked.patched["install_given_reqs"] = False
+    run = pip_command.CommandRun.for_command("install", patches.read(), SimpleNamespace(quiet=0))
+    assert run.policy == policy.Policy(EXCLUSIVE, None)
+    assert pip_command.CommandRun.for_command("download", patches.read(), None) is None
+
+
+@posix_only
+def test_a_timeout_becomes_pip_s_command_error(hooked, monkeypatch, tmp_path):
+    monkeypatch.setenv("PIPLOCKHOOK_TIMEOUT", "0.1")
+    holder = FileLock(str(tmp_path / "env" / ".lock"))
+    holder.acquire(EXCLUSIVE)
+    run = pip_command.CommandRun.for_command("list", patches.read(), SimpleNamespace(quiet=0))
+    with pytest.raises(hooked.command_error, match=r"^piplockhook: timed out after 0.1s \(PIPLOCKHOOK_TIMEOUT\)"):
+        run.take(SHARED)
+    holder.close()
+
+
+@posix_only
+def test_outside_pip_s_handlers_a_timeout_is_one_error_line_and_exit_1(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PIPLOCKHOOK_TIMEOUT", "0.1")
+    holder = FileLock(str(tmp_path / "env" / ".lock"))
+    holder.acquire(EXCLUSIVE)
+    settings = patches.read()
+    with pytest.raises(SystemExit) as raised:
+        with pip_command.held_outside_command(settings, SHARED, pip_command.Reporter(False), loud=False):
+            pass
+    assert raised.value.code == 1
+    assert capsys.readouterr().err.startswith("ERROR: piplockhook: timed out after 0.1s")
+    holder.close()
+
+
+def test_a_fault_of_ours_is_one_warning_and_pip_runs(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pip_command.CommandRun, "for_command", broken)
+    seen = []
+    command = Command("list", seen)
+    assert patches._command_main(command.main, command, ({},), {}) == 0 and seen == [""]
+    assert capsys.readouterr().err == "piplockhook: warning: running unlocked: RuntimeError('injected fault')\n"
+
+
+def test_import_hooks_see_only_their_modules(tmp_path, monkeypatch):
+    import contextlib
+
+    from piplockhook.pip.importhooks import ImportHooks
+
+    (tmp_path / "plh_watched.py").write_text("import sys\nINSIDE = sys.modules['plh_events'].inside\n")
+    (tmp_path / "plh_other.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    events = SimpleNamespace(inside=False, after=[])
+    monkeypatch.setitem(sys.modules, "plh_events", events)
+
+    @contextlib.contextmanager
+    def around():
+        events.inside = True
+        yield
+        events.inside = False
+
+    hooks = ImportHooks()
+    hooks.around("plh_watched", around)
+    hooks.after("plh_watched", lambda module: events.after.append(module.__name__))
+    hooks.after("sys", lambda module: events.after.append("sys, already imported"))
+    hooks.insert()
+    try:
+        assert hooks.find_spec("plh_other") is None  # not watched: not even looked up
+        import plh_other  # noqa: F401
+        import plh_watched
+
+        assert plh_watched.INSIDE is True and events.inside is False
+        assert events.after == ["sys, already imported", "plh_watched"]
+    finally:
+        hooks.retire()
+        for name in ("plh_watched", "plh_other"):
+            sys.modules.pop(name, None)
+    assert hooks not in sys.meta_path
+
+
+def test_wrap_attribute_wraps_as_wrapt_does():
+    """importhooks.wrap_attribute: wrapt's wrap_function_wrapper, without wrapt.patches."""
+    import types as _types
+
+    from piplockhook.pip.importhooks import wrap_attribute, wrapt
+
+    calls = []
+
+    def wrapper(wrapped, instance, args, kwargs):
+        calls.append((wrapped.__name__, instance))
+        return wrapped(*args, **kwargs) + 1
+
+    class Base:
+        def main(self, x):
+            return x
+
+    class Command(Base):  # main is defined in the base class: wrapped where it is found
+        pass
+
+    module = _types.ModuleType("stand_in")
+    module.Command = Command
+    module.function = lambda x: x
+    wrap_attribute(module, "Command.main", wrapper)
+    wrap_attribute(module, "function", wrapper)
+    command = Command()
+    assert command.main(1) == 2 and module.function(1) == 2
+    assert isinstance(vars(Command)["main"], wrapt.FunctionWrapper)
+    assert not isinstance(vars(Base)["main"], wrapt.FunctionWrapper)  # the base class is left as it is
+    assert calls == [("main", command), ("<lambda>", None)]
+
+    loader = SimpleNamespace()
+    loader.exec_module = lambda m: 41  # an attribute of this instance only, as a loader's bound method
+    wrap_attribute(loader, "exec_module", wrapper)
+    assert loader.exec_module(None) == 42 and Base().main(1) == 1

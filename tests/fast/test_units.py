@@ -1,0 +1,168 @@
+"""Pure logic, called directly: the command table, the switches, the nesting
+marker and the filesystem warnings (the fast tier: `pytest -m "not slow"`)."""
+
+import os
+
+import pytest
+
+from piplockhook import pip as policy
+from piplockhook import settings
+from piplockhook.cli import check as check_command
+from piplockhook.cli.check import Mount, local_only, warnings_for
+from piplockhook.lock import EXCLUSIVE, SHARED, nesting
+
+# -- policy: which lock each pip command takes
+
+
+@pytest.mark.parametrize(
+    ("command", "run", "write"),
+    [
+        ("install", SHARED, EXCLUSIVE),
+        ("uninstall", EXCLUSIVE, None),
+        ("list", SHARED, None),
+        ("inspect", SHARED, None),
+        ("download", None, None),
+        ("lock", None, None),
+        ("a-command-pip-adds-later", SHARED, None),
+    ],
+)
+def test_command_table(command, run, write):
+    assert policy.policy_for(command) == policy.Policy(run, write)
+
+
+def test_dry_run_reads_and_unknown_internals_lock_more():
+    assert policy.policy_for("install", dry_run=True) == policy.READ
+    assert policy.policy_for("install", can_escalate=False) == policy.Policy(EXCLUSIVE, None)
+    assert policy.policy_for("uninstall", can_escalate=False) == policy.Policy(EXCLUSIVE, None)
+
+
+# -- settings: one reader, one parser per kind of value
+
+
+@pytest.mark.parametrize("word", ["0", "off", "FALSE", " no "])
+def test_off_words_opt_out(word):
+    env = {"PIPLOCKHOOK": word}
+    read = settings.read(env)
+    assert read.opted_out and not read.enabled and not settings.hook_wanted(env)
+
+
+def test_a_bad_switch_still_hooks_pip_so_that_pip_can_report_it():
+    env = {"PIPLOCKHOOK": "soon"}
+    assert settings.hook_wanted(env)
+    with pytest.raises(settings.ConfigError, match="PIPLOCKHOOK='soon' is not valid") as raised:
+        settings.read(env)
+    assert (raised.value.variable, raised.value.value) == ("PIPLOCKHOOK", "soon")
+
+
+def test_default_comes_from_the_disabled_marker(tmp_path):
+    assert settings.default_enabled(str(tmp_path))
+    (tmp_path / settings.DISABLED_MARKER).touch()
+    assert not settings.default_enabled(str(tmp_path))
+
+
+@pytest.mark.parametrize("raw", ["-1", "nan", "inf", "1e999", "soon"])
+def test_bad_timeouts(raw):
+    with pytest.raises(settings.ConfigError, match="PIPLOCKHOOK_TIMEOUT"):
+        settings.read({"PIPLOCKHOOK_TIMEOUT": raw})
+
+
+def test_timeouts_and_where_they_come_from():
+    assert settings.read({}).timeout is None
+    assert settings.read({"PIPLOCKHOOK_TIMEOUT": " 2.5 "}).timeout == 2.5
+    read = settings.read({"PIPLOCKHOOK_TIMEOUT": "9"}, timeout_option="0.3")
+    assert (read.timeout, read.timeout_source) == (0.3, "--timeout")  # the option wins
+    assert settings.read({"PIPLOCKHOOK_TIMEOUT": "9"}).timeout_source == "PIPLOCKHOOK_TIMEOUT"
+
+
+def test_an_option_and_its_variable_give_the_same_words():
+    with pytest.raises(settings.ConfigError) as by_variable:
+        settings.read({"PIPLOCKHOOK_TIMEOUT": "x"})
+    with pytest.raises(settings.ConfigError) as by_option:
+        settings.read({}, timeout_option="x")
+    assert str(by_option.value) == str(by_variable.value).replace("PIPLOCKHOOK_TIMEOUT", "--timeout")
+
+
+def test_lockfile_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert settings.read({}).lockfile is None and settings.read({"PIPLOCKHOOK_LOCKFILE": "  "}).lockfile is None
+    assert settings.read({"PIPLOCKHOOK_LOCKFILE": "~/x.lock"}).lockfile == os.path.join(str(tmp_path), "x.lock")
+    assert settings.read({"PIPLOCKHOOK_LOCKFILE": "a/x.lock"}).lockfile == os.path.join(str(tmp_path), "a", "x.lock")
+    assert settings.read({}, lockfile_option="~/y.lock").lockfile == os.path.join(str(tmp_path), "y.lock")
+    with pytest.raises(settings.ConfigError, match=r"--lockfile=.* not a directory"):
+        settings.read({}, lockfile_option=str(tmp_path))
+
+
+def test_debug_switch():
+    assert settings.read({"PIPLOCKHOOK_DEBUG": "1"}).debug and not settings.read({}).debug
+    with pytest.raises(settings.ConfigError, match="PIPLOCKHOOK_DEBUG"):
+        settings.read({"PIPLOCKHOOK_DEBUG": "loud"})
+    assert not settings.debug_wanted({"PIPLOCKHOOK_DEBUG": "loud"})  # before the settings are read
+
+
+# -- nesting: the marker children inherit
+
+
+def test_nesting_records_round_trip():
+    value = nesting.with_hold("", "/v/.lock", SHARED)
+    value = nesting.with_hold(value, "/w/.lock", EXCLUSIVE)
+    assert nesting.parse_marker(value) == {"/v/.lock": (os.getpid(), SHARED), "/w/.lock": (os.getpid(), EXCLUSIVE)}
+    assert nesting.parse_marker(nesting.with_hold(value, "/v/.lock", EXCLUSIVE))["/v/.lock"] == (
+        os.getpid(),
+        EXCLUSIVE,
+    )
+
+
+def test_malformed_records_are_ignored():
+    assert nesting.parse_marker("garbage\nx shared /p\n12 shared\n\n") == {}
+
+
+def test_only_an_ancestor_counts(monkeypatch):
+    monkeypatch.setenv(nesting.MARKER, nesting.with_hold("", "/v/.lock", SHARED))
+    assert nesting.ancestor_mode("/v/.lock") == SHARED  # this process
+    assert nesting.ancestor_mode("/other/.lock") is None
+    monkeypatch.setenv(nesting.MARKER, f"{2**22 + 12345} exclusive /v/.lock")  # no such process
+    assert nesting.ancestor_mode("/v/.lock") is None
+
+
+# -- check_command: where locks may not be seen from other hosts
+
+
+@pytest.mark.parametrize(
+    ("fstype", "options", "says"),
+    [
+        ("ext4", "rw,relatime", None),
+        ("nfs4", "rw,local_lock=none", "NFS"),
+        ("lustre", "rw", "Lustre without the flock"),
+        ("lustre", "rw,flock", None),
+        ("cifs", "rw", "SMB"),
+        ("fuse.sshfs", "rw", "fuse.sshfs"),
+    ],
+)
+def test_filesystem_warnings(fstype, options, says):
+    warnings = warnings_for(Mount("/m", fstype, options))
+    assert (warnings == []) if says is None else (len(warnings) == 1 and says in warnings[0])
+    assert warnings_for(None) == []
+
+
+@pytest.mark.parametrize(
+    ("fstype", "options", "says"),
+    [
+        ("nfs4", "rw,vers=4.2,local_lock=all", "local_lock=all"),
+        ("nfs", "rw,vers=3,local_lock=flock", "local_lock=flock"),
+        ("nfs", "rw,vers=3,nolock", "nolock"),
+        ("nfs4", "rw,vers=4.2,local_lock=none", None),
+        ("nfs", "rw,vers=3,local_lock=none", None),
+        ("ext4", "rw,nolock", None),
+    ],
+)
+def test_mounts_keeping_locks_on_this_host_fail_the_check(fstype, options, says, monkeypatch, tmp_path):
+    mount = Mount("/m", fstype, options)
+    why = local_only(mount)
+    assert (why is None) if says is None else (says in why and "other hosts" in why)
+    if says:
+        assert warnings_for(mount) == []  # the failure says it, once
+    monkeypatch.setattr(check_command, "mount_of", lambda path: mount)
+    works, problem = check_command.contend(str(tmp_path))
+    assert works == (says is None)
+    assert (problem == "") if says is None else (says in problem)
