@@ -60,7 +60,7 @@ at its top (wrapt's commit 7240ee1), and uses it only inside functions
 (`async_to_sync`, `sync_to_async`, `synchronized` on a coroutine function).
 pip 26's `pip list` does not otherwise load asyncio, so that one line was most
 of what the hook cost it ("before issue 22"). What the hook does since
-(`src/piplockhook/_wrapt_import.py`): while it imports wrapt, and only then,
+(`src/piplockhook/pip/wrapt_import.py`): while it imports wrapt, and only then,
 that one statement gets a stand-in module, which never enters `sys.modules`
 and, on its first attribute read, takes the real asyncio (loading it if no
 one has) and replaces itself in `wrapt.synchronization`. Any other `import
@@ -86,7 +86,7 @@ of others doing that must import asyncio first (pip's rule for every late
 import). piplockhook does not pin wrapt below 2.2: that would downgrade wrapt
 in environments that use it. The proper fix is in wrapt: `import asyncio`
 inside the functions of `synchronization.py` that use it; the stand-in then
-never meets its statement and can go, and what remains of `_wrapt_import.py`
+never meets its statement and can go, and what remains of `wrapt_import.py`
 is the deferring of wrapt's unused modules.
 
 Instruction counts include Python's cyclic garbage collector, whose full

@@ -1,5 +1,5 @@
 """PIPLOCKHOOK_LOCKFILE means one file to every reader: the pip hook,
-`piplockhook run` and `piplockhook status` (config.py parses it, alone)."""
+`piplockhook run` and `piplockhook status` (settings.parse_lockfile parses it, alone)."""
 
 import json
 import os

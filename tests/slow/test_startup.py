@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 
 PROBE = "import sys; print(sorted(m for m in sys.modules if m.startswith(('piplockhook','wrapt'))))"
 # A script named `pip` looks like pip to the gate: it counts the import hooks
-# that the gate registered (patches.install adds one finder per call).
+# that the gate registered (pip.patches.install adds one finder per call).
 GUARDS = "import sys; print(sum(type(f).__name__ == 'ImportHooks' for f in sys.meta_path))"
 
 

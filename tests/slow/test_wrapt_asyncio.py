@@ -1,6 +1,6 @@
-"""Issue 22 in a real venv: the hook imports wrapt (the newest, from the
-wheelhouse) without asyncio, and nothing changes for other code in the pip
-process. A second .pth file, which runs after piplockhook.pth when PLH_PROBE
+"""Issues 22 and 27 in a real venv: the hook takes wrapt's FunctionWrapper (the
+newest wrapt, from the wheelhouse) from its C extension alone, without asyncio,
+and nothing changes for other code in the pip process. A second .pth file, which runs after piplockhook.pth when PLH_PROBE
 is set, stands for such code: it uses the hook's wrapt, decorates a coroutine
 function with wrapt's `synchronized`, and runs it when pip exits -- inside
 pip 26.3's install phase, where every new import is blocked, for an install.
@@ -21,9 +21,8 @@ PROBE_PTH = (  # once: a venv's .pth files run twice
 PROBE = """
 import atexit, sys
 import wrapt
-from piplockhook.pip.wrapt_import import stand_in_of
-synchronized = wrapt.synchronized  # deferred by the hook (issue 22): this first read imports it
-seen = dict(asyncio_loaded="asyncio" in sys.modules, stand_in=stand_in_of() is not None, version=wrapt.__version__)
+synchronized = wrapt.synchronized  # wrapt whole, as others' code imports it after the hook
+seen = dict(asyncio_loaded="asyncio" in sys.modules, same=wrapt.FunctionWrapper is sys.modules['wrapt._wrappers'].FunctionWrapper, version=wrapt.__version__)
 if os.environ.get("PLH_PROBE_EARLY"):  # what pip 26.3 asks of code that runs during an install
     import asyncio
 
@@ -32,7 +31,7 @@ async def twice(x):
     return 2 * x
 
 def at_exit():
-    proxy = wrapt.ObjectProxy(1)  # a name the hook deferred, read first here: inside pip 26.3's install phase
+    proxy = wrapt.ObjectProxy(1)  # read first here: inside pip 26.3's install phase
     import asyncio
     real = type(asyncio) is type(sys) and sys.modules["asyncio"] is asyncio and bool(asyncio.__file__)
     result = asyncio.run(twice(21))
@@ -74,8 +73,8 @@ def newest_wrapt(venv):
 def test_pip_list_loads_no_asyncio_and_a_later_import_gets_the_real_one(probed):
     result = probed.pip("list", env=probed.env(PLH_PROBE=PROBE))
     line = probe_line(result)
-    stand_in = newest_wrapt(probed)
-    assert f"'asyncio_loaded': {not stand_in}" in line and f"'stand_in': {stand_in}" in line, line
+    # The probe's own `import wrapt` loads asyncio from wrapt 2.2 on, as without the hook.
+    assert f"'asyncio_loaded': {newest_wrapt(probed)}" in line and "'same': True" in line, line
     assert "real=True result=42 replaced=True proxy=True" in line, line
 
 
@@ -85,19 +84,17 @@ def test_a_synchronized_coroutine_runs_inside_pips_install_phase(probed):
     assert result.returncode == 0 and "Blocked import" not in result.stderr, result.stderr
     assert "plhsmall" in probed.installed()
     line = probe_line(result)
-    assert f"'stand_in': {newest_wrapt(probed)}" in line and "real=True result=42 replaced=True proxy=True" in line, (
-        line
-    )
+    assert "'same': True" in line and "real=True result=42 replaced=True proxy=True" in line, line
     probed.pip("uninstall", "-y", "plhsmall")
 
 
-def test_the_stand_in_costs_pip_nothing_it_did_not_pay(probed):
+def test_the_hook_loads_no_asyncio(probed):
     # The same pip list without the probe: asyncio is never loaded at all.
     check = "import atexit, sys; atexit.register(lambda: sys.stderr.write(f'LOADED {\"asyncio\" in sys.modules}\\n'))"
     env = probed.env(PLH_PROBE=check)
     result = probed.run([probed.python, "-m", "pip", "list"], env=env)
     assert "piplockhook" in result.stdout
-    # Unless bare pip loads asyncio itself (pip 21 on 3.9 does), or this wrapt is older than 2.2.
+    # Unless bare pip loads asyncio itself (pip 21 on 3.9 does).
     bare = probed.run([probed.python, "-m", "pip", "list"], env=probed.env(PLH_PROBE=check, PIPLOCKHOOK="0"))
     pip_loads_it = "LOADED True" in bare.stderr
-    assert f"LOADED {pip_loads_it or not newest_wrapt(probed)}" in result.stderr, (result.stderr, bare.stderr)
+    assert f"LOADED {pip_loads_it}" in result.stderr, (result.stderr, bare.stderr)

@@ -41,7 +41,7 @@ READ_ONLY_EXCLUSIVE = ", open read-only, no write permission: an NFSv4 mount wou
 
 
 def _who() -> ModuleType:
-    """holders.py, who holds a lock: imported on a reader's first wait only (a pip
+    """lock/holders.py, who holds a lock: imported on a reader's first wait only (a pip
     that never waits skips it, P2); a writer's, up front (see __init__)."""
     from piplockhook.lock import holders
 

@@ -20,8 +20,8 @@ from piplockhook.pip.wrapt_import import import_wrapt
 from piplockhook.report import Reporter
 from piplockhook.settings import debug_wanted
 
-# The first `import wrapt` of a pip process: without the asyncio import wrapt
-# does not need (see wrapt_import); patches.py takes this module from here.
+# wrapt's FunctionWrapper, from its C extension alone where wrapt would use it
+# (see wrapt_import); patches.py takes this module from here.
 wrapt = import_wrapt(lambda line: Reporter(debug_wanted(os.environ)).note(line))
 
 

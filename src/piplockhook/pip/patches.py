@@ -138,8 +138,7 @@ def _settings_for(command: str) -> Settings | int | None:
 
 def _command_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     name = getattr(instance, "name", "")
-    if _policy.writes(name):  # wrapt whole before pip installs: 26.3 blocks imports then
-        complete_wrapt()
+    complete_wrapt()  # bind on a wrapt others imported since what import_wrapt loaded
     settings = _settings_for(name)
     if isinstance(settings, int):
         return settings
@@ -227,7 +226,7 @@ def _retire_import_hooks() -> None:
 
 def _whole_pip_exclusive(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Fallback when Command.main is not found: lock all of pip, exclusively."""
-    complete_wrapt()  # any command may install
+    complete_wrapt()  # as in _command_main
     settings = _settings_for("")
     if isinstance(settings, int):
         return settings
