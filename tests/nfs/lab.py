@@ -1,36 +1,55 @@
-"""The host side of tests/nfs: commands on the lab's hosts, barriers in /lab."""
+"""The host side of tests/nfs: commands on the lab's hosts, barriers in /lab.
+
+The lab itself (its hosts, their command agents, mounts, crashes) is
+.ci/nfslab.py, imported here: `.ci/nfs` and these tests drive it alike.
+"""
 
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NFS = os.path.join(ROOT, ".ci", "nfs")
-DIR = os.environ.get("PLH_NFS_DIR", "/var/tmp/piplockhook-nfs")
-LAB = os.path.join(DIR, "run", "lab")
-LEASE = int(os.environ.get("PLH_NFS_LEASE", "10"))
+sys.path.insert(0, os.path.join(ROOT, ".ci"))
+import nfslab  # noqa: E402
+
+DIR = nfslab.DIR
+LAB = nfslab.LAB
+LEASE = nfslab.LEASE
 SITE = "/nfs/venv/lib/python3.11/site-packages"
 GUEST = "python3 /lab/py/guest.py"
 BOUND = 300  # every guest command is bounded by this (the agent's timeout)
 
 
-def env(bound=BOUND):
-    return dict(os.environ, PLH_NFS_TIMEOUT=str(bound))
+def _command(host, command, bound):
+    """A nfslab.Command, or the one line `.ci/nfs run` would have failed with."""
+    try:
+        return nfslab.Command(host, command, timeout=bound), None
+    except nfslab.LabError as exc:
+        return None, (1, "", f"nfs: {exc}\n")
 
 
 def run(host, command, *, check=True, bound=BOUND):
     """Run `command` on `host`; the CompletedProcess (text)."""
-    result = subprocess.run(
-        [NFS, "run", host, command], env=env(bound), capture_output=True, text=True, timeout=bound + 60
-    )
+    job, failed = _command(host, command, bound)
+    status, out, err = failed or job.wait(bound + 60)
+    result = subprocess.CompletedProcess([host, command], status, out, err)
     if check and result.returncode != 0:
         raise AssertionError(f"{host}: {command!r} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
 
 
-def nfs(*args, bound=BOUND):
-    subprocess.run([NFS, *args], env=env(bound), check=True, timeout=bound + 60)
+def nfs(what, *args, bound=BOUND):
+    """What `.ci/nfs mount|crash|boot ...` does; an error raises nfslab.LabError."""
+    if what == "mount":
+        nfslab.mount(*args, timeout=bound)
+    elif what == "crash":
+        nfslab.crash(*args)
+    elif what == "boot":
+        nfslab.boot(*args)
+    else:
+        raise ValueError(what)
 
 
 class Job:
@@ -38,21 +57,17 @@ class Job:
 
     def __init__(self, host, command, bound=BOUND):
         self.command = command
-        self.proc = subprocess.Popen(
-            [NFS, "run", host, command], env=env(bound), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        self.run, self.failed = _command(host, command, bound)
 
     def done(self):
-        return self.proc.poll() is not None
+        return self.failed is not None or self.run.poll() is not None
 
     def wait(self, timeout=BOUND):
-        out, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, out, err
+        return self.failed or self.run.wait(timeout)
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
+        if self.failed is None:
+            self.run.abandon()
 
 
 def path(name):
@@ -90,10 +105,9 @@ def clear():
 def install_guest_scripts():
     target = path("py")
     os.makedirs(target, exist_ok=True)
-    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for name in ("stress.py", "packages.py", "plh_backend.py"):
-        shutil.copy(os.path.join(tests, name), target)
-    shutil.copy(os.path.join(tests, "nfs", "guest.py"), target)
+        shutil.copy(nfslab.tests_file(name), target)
+    shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest.py"), target)
 
 
 class Holder:
