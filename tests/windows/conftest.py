@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture(scope="session")
 def win_wheelhouse(tmp_path_factory):
     """Our wheel, the Windows wheels .ci/wine fetched (pip, wrapt's win_amd64),
-    and the test distributions (tests/packages.py)."""
+    and the test distributions (tests/support/packages.py)."""
     house = str(tmp_path_factory.mktemp("win-wheelhouse"))
     subprocess.run(
         [

@@ -2,7 +2,7 @@
 
 With the hook: zero problems and `piplockhook verify` clean. The same
 scenario with PIPLOCKHOOK=0 must show problems within a bounded number of
-rounds, or this test proves nothing. The operations are tests/stress.py's
+rounds, or this test proves nothing. The operations are tests/support/stress.py's
 (seeded), run as Windows processes.
 """
 
@@ -32,7 +32,7 @@ def winpy(win_wheelhouse, tmp_path_factory):
 WORKERS, OPS = 4, 5
 CONTROL_ROUNDS = 3
 
-# What a broken run prints on Windows beyond tests/stress.py's words: a
+# What a broken run prints on Windows beyond tests/support/stress.py's words: a
 # file gone ([WinError 2]/[WinError 3]), one another pip holds open
 # ([WinError 32], access denied).
 PROBLEMS = {

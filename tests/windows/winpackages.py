@@ -1,7 +1,7 @@
-"""The Windows tier's own test distributions, beside tests/packages.py's.
+"""The Windows tier's own test distributions, beside tests/support/packages.py's.
 
 ``plhwinsdist`` is an sdist (so pip's build isolation runs) whose backend,
-``plh_winbackend``, is tests/plh_backend.py plus the optional
+``plh_winbackend``, is tests/support/plh_backend.py plus the optional
 ``prepare_metadata_for_build_wheel`` hook. Without that hook pip's
 in-process helper builds the wheel while preparing metadata and then copies
 it with ``shutil.copy2``, which on Windows calls ``CopyFile2``: Wine 8 does
