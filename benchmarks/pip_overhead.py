@@ -56,50 +56,40 @@ WRAPT_FIRST_PTH = "a-plh-plain-wrapt.pth"  # sorts before piplockhook.pth: wrapt
 WRAPT_ONLY = 'import sys;exec("import wrapt")if"pip"in sys.argv[0][-17:]or"-m"==sys.argv[0]else 0\n'
 WRAPT_NOTE = """
 From 2.2, `import wrapt` imports `asyncio`: `wrapt/synchronization.py` does so
-at its top (wrapt's commit 7240ee1), and uses it only inside functions
-(`async_to_sync`, `sync_to_async`, `synchronized` on a coroutine function).
+at its top (wrapt's commit 7240ee1), and uses it only inside functions.
 pip 26's `pip list` does not otherwise load asyncio, so that one line was most
-of what the hook cost it ("before issue 22"). What the hook does since
-(`src/piplockhook/pip/wrapt_import.py`): while it imports wrapt, and only then,
-that one statement gets a stand-in module, which never enters `sys.modules`
-and, on its first attribute read, takes the real asyncio (loading it if no
-one has) and replaces itself in `wrapt.synchronization`. Any other `import
-asyncio` gets the real module; a wrapt without that line, or that touches
-asyncio while it is imported, works and costs as before; any failure falls
-back to a plain `import wrapt`. The "wrapt only" control imports wrapt
-plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. The hook also
-leaves the wrapt submodules it does not use to their first read, through a
-module `__getattr__`: caching, decorators, doc, importer, patches, proxies,
-signature, synchronization, weakrefs, and the pure-Python wrappers where
-wrapt's C extension provides the same classes (1.17, 2.0, 2.1 and 2.5 here;
-2.2's extension imports them itself). It patches pip through
+of what the hook cost it ("before issue 22"). The hook uses one name of wrapt,
+`FunctionWrapper`, and since issue 27 takes it from wrapt's C extension alone
+(`src/piplockhook/pip/wrapt_import.py`): `wrapt._wrappers` is imported while
+`sys.modules["wrapt"]` is, for that moment only, a module made from wrapt's
+own spec and never run, so `wrapt/__init__.py` (every submodule, and asyncio)
+does not run at all; the submodules the extension itself imports as it loads
+(`wrapt.wrappers` for 2.2, `wrapt.exceptions` from 2.5) stay in `sys.modules`,
+where a later `import wrapt` takes them: the same classes. Where wrapt is
+imported already, `WRAPT_DISABLE_EXTENSIONS` is set, there is no extension or
+anything fails, it is a plain `import wrapt`. The extension's `FunctionWrapper`
+imports nothing of wrapt later, so nothing needs completing before pip 26.3
+blocks imports. The "wrapt only" control imports wrapt plainly, so from wrapt
+2.2 "hook ÷ wrapt only" is below 1. It patches pip through
 `wrapt.FunctionWrapper` with a ten-line function of its own rather than
-`wrapt.wrap_function_wrapper`, whose module imports importer. It completes
-wrapt before a command that writes starts (pip 26.3 blocks imports while it
-installs): a `pip list` imports 4 of wrapt 2.5's 15 modules (~12 M
-instructions fewer on 3.11), an install all, as before. What remains is those
-and our 16 modules (~0.4-0.9 M instructions each, most of it the import
-system's own work per module). The one use that
-may load asyncio late is an `async_to_sync` wrapper's first call in a process
-without asyncio; inside pip >= 26.3's install phase, which blocks imports, code
-of others doing that must import asyncio first (pip's rule for every late
-import). piplockhook does not pin wrapt below 2.2: that would downgrade wrapt
-in environments that use it. The proper fix is in wrapt: `import asyncio`
-inside the functions of `synchronization.py` that use it; the stand-in then
-never meets its statement and can go, and what remains of `wrapt_import.py`
-is the deferring of wrapt's unused modules.
+`wrapt.wrap_function_wrapper`, whose module imports importer. Measured on
+3.11, pip 26.3, in one venv per wrapt (callgrind, hooked ÷ bare `pip list`):
+the extension alone against issue 22's import trick, 1.0238 against 1.0431
+(wrapt 2.5.2), 1.0257 against 1.0442 (2.2.2), 1.0228 against 1.0411 (1.17.3).
+piplockhook does not pin wrapt below 2.2: that would downgrade wrapt in
+environments that use it.
 
 Instruction counts include Python's cyclic garbage collector, whose full
 collections (tens of M instructions in a pip process) fall where allocation
 counts put them, so two states of one command can differ by up to ~0.4 % for
-that alone. Where "after" came out above "before" here (installs with pip
+that alone. Where "after" came out above "before" in the tables above (installs with pip
 21.3.1 and 23.2.1, which load asyncio themselves through their vendored
 tenacity, and installs with wrapt < 2.2: nothing to save there, and a command
 that writes loads all of wrapt), the same counts with `gc.disable()` at
 start-up put it below or level: 3.9, pip 21.3.1, already satisfied 1.0325
 before, 1.0315 after; 3.11, pip 23.2.1: 1.0287 and 1.0238; 3.11, pip 26.3,
 wrapt 1.17.3: 1.0186 and 1.0175; 3.15, pip 26.3, wrapt 1.17.3: 1.0115 and
-1.0117 (the deferring itself, where nothing is deferred for long: ~0.5 M)."""
+1.0117 (issue 22's deferring, where nothing was deferred for long: ~0.5 M)."""
 HEADER = (
     "| Python | pip | wrapt | command | bare | wrapt only | hook | hook ÷ bare | hook ÷ wrapt only "
     "| hook ÷ bare (instructions) | hook ÷ wrapt only (instructions) | before issue 22: hook, plain wrapt ÷ bare "
