@@ -42,9 +42,16 @@ def test_a_short_wait_says_nothing(venv, holder, background):
     h.release()
     rc, _, err = proc.finish()
     assert rc == 0, err
-    if waited(err, venv.lock_path) >= 1.0:
-        pytest.skip("this machine kept pip from running for a second: the wait was not short")
-    assert not WAITING_LINE.search(err) and not ACQUIRED_LINE.search(err), err
+    # Asserted whatever the machine's load: a wait under the patience (1 s)
+    # says nothing; one that a loaded machine stretched past it says both
+    # lines (within a 0.1 s margin where the release and the notice meet).
+    seconds = waited(err, venv.lock_path)
+    if seconds < 1.0:
+        assert not WAITING_LINE.search(err) and not ACQUIRED_LINE.search(err), err
+    elif seconds >= 1.1:
+        assert WAITING_LINE.search(err) and ACQUIRED_LINE.search(err), err
+    else:
+        assert bool(WAITING_LINE.search(err)) == bool(ACQUIRED_LINE.search(err)), err
 
 
 def test_a_long_wait_is_said_and_pip_s_q_drops_the_acquired_line(venv, holder, background):
@@ -72,9 +79,10 @@ def test_qq_keeps_a_wait_under_ten_seconds_quiet(venv, holder, background):
     rc, _, err = proc.finish()
     assert rc == 0, err
     seconds = waited(err, venv.lock_path)
-    if not 1.0 <= seconds < 10.0:
-        pytest.skip(f"the wait lasted {seconds:.1f}s, not between 1 and 10 s")
-    assert not WAITING_LINE.search(err) and not ACQUIRED_LINE.search(err), err
+    assert seconds >= 1.0, err  # longer than the usual patience: without -qq it would have been said
+    assert not ACQUIRED_LINE.search(err), err  # -q and more drop it, whatever the wait
+    if seconds < 9.9:  # asserted whatever the load: -qq's patience is 10 s
+        assert not WAITING_LINE.search(err), err
 
 
 def test_a_reader_queued_behind_a_waiting_writer_names_the_writer(venv, holder, background):

@@ -1,7 +1,7 @@
 """The Windows tier (`.ci/wine test`): real Windows pips under Wine.
 
-Collected only when .ci/wine runs it (PLH_WINE_CACHE set); the main suite
-skips this directory. Fixtures: a wheelhouse for Windows, and each module's
+Collected only when .ci/wine runs it (PLH_TIER=windows, an explicit switch:
+PLH_WINE_CACHE alone, a cache path, does not make the main suite collect it). Fixtures: a wheelhouse for Windows, and each module's
 interpreter of both kinds ("system": the interpreter's own site-packages;
 "venv": a virtualenv made on Windows).
 """
@@ -16,7 +16,7 @@ import packages
 import pytest
 import winpackages
 
-if not os.environ.get("PLH_WINE_CACHE"):
+if os.environ.get("PLH_TIER") != "windows":
     collect_ignore_glob = ["test_*.py"]
 else:
     from winprocs import CACHE, WinHolder, make_system, make_venv
