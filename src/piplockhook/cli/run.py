@@ -61,7 +61,7 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock | None) -
         if lock.unavailable:
             error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
             lock.close()
-            return 2
+            return EXIT_USAGE
     try:
         try:
             child = subprocess.Popen(command)
