@@ -1,7 +1,12 @@
 """A bounded stress round: K workers run seeded random pip operations against
 one venv at once, then the venv's integrity is checked (`piplockhook verify`, `pip check`).
 
-Used by tests/slow/test_race.py (short) and benchmarks/stress.py (long).
+The one race driver of every tier: tests/slow/test_race.py (short),
+benchmarks/stress.py (long), the NFS lab's guests (tests/nfs/guest.py) and
+the Windows tier (tests/windows/test_win_race.py). How an operation becomes a
+process is a platform's `Processes` (here: a venv of this host; Windows'
+are in tests/windows/winprocs.py), given by `venv.stress_processes()` where
+the venv has one.
 """
 
 import collections
@@ -59,29 +64,58 @@ OUTPUT_PROBLEMS = {
 }
 
 
-def _run_op(venv, env, label, args):
-    if args is None:
-        argv = [venv.python, "-c", IMPORT_CHECK.format(demo=DEMO)]
-    else:
-        argv = [os.path.join(venv.bin, "pip"), *args]
+class Processes:
+    """How the driver runs things in a venv of this host (Linux, macOS, an NFS guest)."""
+
+    problems = OUTPUT_PROBLEMS  # what a broken run prints, by name
+
+    def __init__(self, venv):
+        self.venv = venv
+
+    def argv(self, label, args, hook):
+        if args is None:  # IMPORT_CHECK locks by itself unless PIPLOCKHOOK=0
+            return [self.venv.python, "-c", IMPORT_CHECK.format(demo=DEMO)]
+        return [os.path.join(self.venv.bin, "pip"), *args]
+
+    def run(self, argv, env):
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=OP_TIMEOUT)
+
+    def verify(self):
+        return self.run([os.path.join(self.venv.bin, "piplockhook"), "verify", "--json"], self.venv.env())
+
+    def pip_check(self):
+        return self.run([os.path.join(self.venv.bin, "pip"), "check"], self.venv.env(PIPLOCKHOOK="0"))
+
+    def remove(self, path):
+        subprocess.run(["rm", "-rf", path], check=True)
+
+
+def processes_of(venv):
+    made = getattr(venv, "stress_processes", None)
+    return made() if made is not None else Processes(venv)
+
+
+def _run_op(processes, env, label, args, hook):
+    argv = processes.argv(label, args, hook)
     try:
-        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=OP_TIMEOUT)
+        result = processes.run(argv, env)
     except subprocess.TimeoutExpired:
         return ["timeout"], f"{label}: timed out"
     text = result.stdout + result.stderr
-    found = [name for name, regex in OUTPUT_PROBLEMS.items() if regex.search(text)]
+    found = [name for name, regex in processes.problems.items() if regex.search(text)]
     # `pip check` exits 1 for a broken environment: judged by the integrity check.
     if result.returncode != 0 and label != "check":
         found.append(f"exit-status:{label}")
     return found, f"{label} rc={result.returncode}\n{text[-1500:]}" if found else ""
 
 
-def _worker(venv, env, seed, ops):
+def _worker(venv, env, seed, ops, hook=True):
+    processes = processes_of(venv)
     rng = random.Random(seed)
     problems, samples = collections.Counter(), []
     for _ in range(ops):
         label, args = operations(rng)
-        found, sample = _run_op(venv, env, label, args)
+        found, sample = _run_op(processes, env, label, args, hook)
         problems.update(found)
         if sample and len(samples) < 3:
             samples.append(sample)
@@ -91,26 +125,14 @@ def _worker(venv, env, seed, ops):
 def integrity_problems(venv):
     """Counter of what is broken in the venv now: `piplockhook verify`'s
     problems by kind, and whether `pip check` complains."""
+    processes = processes_of(venv)
     problems = collections.Counter()
-    verify = subprocess.run(
-        [os.path.join(venv.bin, "piplockhook"), "verify", "--json"],
-        env=venv.env(),
-        capture_output=True,
-        text=True,
-        timeout=OP_TIMEOUT,
-    )
+    verify = processes.verify()
     if verify.returncode in (0, 1):
         problems.update(f"verify:{p['kind']}" for p in json.loads(verify.stdout)["problems"])
     else:
         problems["verify-failed"] += 1
-    check = subprocess.run(
-        [os.path.join(venv.bin, "pip"), "check"],
-        env=venv.env(PIPLOCKHOOK="0"),
-        capture_output=True,
-        text=True,
-        timeout=OP_TIMEOUT,
-    )
-    if check.returncode != 0:
+    if processes.pip_check().returncode != 0:
         problems["pip-check"] += 1
     return +problems
 
@@ -120,7 +142,7 @@ def run_round(venv, *, workers, ops, seed, hook):
     env = venv.env(**({} if hook else {"PIPLOCKHOOK": "0"}))
     problems, samples = collections.Counter(), []
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(_worker, venv, env, seed * 1000 + i, ops) for i in range(workers)]
+        futures = [pool.submit(_worker, venv, env, seed * 1000 + i, ops, hook) for i in range(workers)]
         for future in futures:
             found, some = future.result()
             problems.update(found)
@@ -131,10 +153,10 @@ def run_round(venv, *, workers, ops, seed, hook):
 
 def repair(venv):
     """Bring a broken venv back to a clean state between rounds (unlocked)."""
-    site = venv.site_packages
+    site, processes = venv.site_packages, processes_of(venv)
     for entry in os.listdir(site):
         if entry.startswith("~") or entry.lower().startswith((DEMO, SMALL)):
-            subprocess.run(["rm", "-rf", os.path.join(site, entry)], check=True)
+            processes.remove(os.path.join(site, entry))
 
 
 if __name__ == "__main__":

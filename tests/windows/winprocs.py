@@ -7,10 +7,13 @@ python.exe an invalid handle for a regular file.
 """
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
 
+import stress
+from packages import DEMO
 from procs import TIMEOUT, Background, LockHolder, controlled_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,6 +36,46 @@ def wine_env(**extra):
     env.pop("DISPLAY", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+# What a broken run prints on Windows beyond stress.OUTPUT_PROBLEMS: a file gone
+# ([WinError 2]/[WinError 3]), one another pip holds open ([WinError 32], access denied).
+WINDOWS_PROBLEMS = {
+    **stress.OUTPUT_PROBLEMS,
+    "no-such-file": re.compile(
+        r"No such file or directory|FileNotFoundError|WinError [23]\]|cannot find the (file|path)"
+    ),
+    "file-in-use": re.compile(r"WinError (5|32)\]|PermissionError|being used by another process"),
+}
+
+
+class WindowsProcesses(stress.Processes):
+    """The race driver's operations as Windows processes under Wine."""
+
+    problems = WINDOWS_PROBLEMS
+
+    def argv(self, label, args, hook):
+        win = self.venv
+        if args is None:  # an import that checks every file of the installed version is there
+            check = [
+                winpath(win.python),
+                "-c",
+                f"try:\n import {DEMO}\nexcept ModuleNotFoundError:\n pass\nelse:\n {DEMO}.verify()",
+            ]
+            return [win.exe("piplockhook.exe"), "run", "-s", "--", *check] if hook else [win.python, *check[1:]]
+        return [win.exe("pip.exe"), *args]
+
+    def run(self, argv, env):
+        return self.venv.run(argv, env=env, check=False, timeout=stress.OP_TIMEOUT)
+
+    def verify(self):
+        return self.venv.cli("verify", "--json", timeout=stress.OP_TIMEOUT)
+
+    def pip_check(self):
+        return self.venv.pip("check", env=self.venv.env(PIPLOCKHOOK="0"), check=False)
+
+    def remove(self, path):
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
 class WinPython:
@@ -100,6 +143,10 @@ class WinPython:
 
     def py(self, *args, env=None, check=True, timeout=TIMEOUT):
         return self.run([self.python, *args], env=env, check=check, timeout=timeout)
+
+    def stress_processes(self):
+        """How tests/support/stress.py runs its operations here."""
+        return WindowsProcesses(self)
 
     def cli(self, *args, env=None, check=False, timeout=TIMEOUT):
         return self.run([self.exe("piplockhook.exe"), *args], env=env, check=check, timeout=timeout)
