@@ -49,6 +49,17 @@ WINDOWS_PROBLEMS = {
 }
 
 
+# Wine now and then starts a launcher's child (pip.exe -> python.exe) without
+# usable standard handles: it exits 1 having printed nothing at all, which no
+# pip, interpreter or command of ours does when it fails. Such a run is Wine's,
+# not the program's: it is run again, a bounded number of times.
+SILENT_EXIT_TRIES = 3
+
+
+def silent_exit(result):
+    return result.returncode == 1 and not result.stdout and not result.stderr
+
+
 class WindowsProcesses(stress.Processes):
     """The race driver's operations as Windows processes under Wine."""
 
@@ -107,15 +118,18 @@ class WinPython:
         return [WINE, *args]
 
     def run(self, args, env=None, timeout=TIMEOUT, check=True):
-        result = subprocess.run(
-            self.argv(args),
-            env=env or self.env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=self.path,
-        )
+        for _ in range(SILENT_EXIT_TRIES):
+            result = subprocess.run(
+                self.argv(args),
+                env=env or self.env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=self.path,
+            )
+            if not silent_exit(result):
+                break
         if check and result.returncode != 0:
             raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
