@@ -60,7 +60,7 @@ at its top (wrapt's commit 7240ee1), and uses it only inside functions.
 pip 26's `pip list` does not otherwise load asyncio, so that one line was most
 of what the hook cost it ("before issue 22"). The hook uses one name of wrapt,
 `FunctionWrapper`, and since issue 27 takes it from wrapt's C extension alone
-(`src/piplockhook/pip/wrapt_import.py`): `wrapt._wrappers` is imported while
+(`src/piplockhook/pip/importhooks.py`): `wrapt._wrappers` is imported while
 `sys.modules["wrapt"]` is, for that moment only, a module made from wrapt's
 own spec and never run, so `wrapt/__init__.py` (every submodule, and asyncio)
 does not run at all; the submodules the extension itself imports as it loads

@@ -36,7 +36,7 @@ from _common import ROOT, Switches, Venv, add_wrapt_for, build_wheelhouse, instr
 
 STATES = ("bare", "floor", "hook", ".start")
 FLOOR = "plh-floor.pth"
-START_ENTRY = "piplockhook._gate:start\n"
+START_ENTRY = "piplockhook:start\n"
 HEADER = (
     "| Python | bare | floor | hook | hook ÷ floor | hook ÷ floor (cpu) | hook ÷ floor (instructions) "
     "| hook ÷ bare | with .start ÷ floor | with .start ÷ floor (instructions) |",

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from piplockhook.locations import LockLocation
-from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, LockError, LockTimeout, holders, nesting
+from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, LockError, LockTimeout, environment, holders
 from piplockhook.lock.environment import TURNSTILE_SUFFIX, EnvironmentLock, environment_lock
 from piplockhook.report import Reporter
 from piplockhook.settings import read
@@ -25,7 +25,7 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="flock between d
 @pytest.fixture(autouse=True)
 def fresh_process_state(monkeypatch):
     ProcessState.reset()
-    monkeypatch.delenv(nesting.MARKER, raising=False)
+    monkeypatch.delenv(environment.MARKER, raising=False)
     yield
     ProcessState.reset()
 
@@ -64,7 +64,7 @@ class Recorder(Reporter):
 def forget_holds():
     """As if the holds so far were another process's (they are not nested then)."""
     ProcessState.current().held.clear()
-    os.environ.pop(nesting.MARKER, None)
+    os.environ.pop(environment.MARKER, None)
 
 
 def make(tmp_path, reporter=None, **kwargs):
@@ -137,9 +137,9 @@ def test_moving_from_shared_to_exclusive_releases_first_and_says_so(tmp_path):
     assert lock.mode == EXCLUSIVE
     events = [line[1:] for line in reporter.said("debug")]
     assert events == [("acquired", SHARED), ("released", SHARED), ("acquired", EXCLUSIVE)]
-    assert nesting.parse_marker(os.environ[nesting.MARKER])[lock.path] == (os.getpid(), EXCLUSIVE)
+    assert environment.parse_marker(os.environ[environment.MARKER])[lock.path] == (os.getpid(), EXCLUSIVE)
     lock.close()
-    assert nesting.MARKER not in os.environ  # the inherited value (none) is back
+    assert environment.MARKER not in os.environ  # the inherited value (none) is back
 
 
 @posix_only
@@ -187,7 +187,7 @@ def test_a_reader_behind_a_queued_writer_names_the_writer(tmp_path):
 
 def test_a_nested_request_of_the_same_strength_is_skipped_and_a_stronger_one_warns_once(tmp_path, monkeypatch):
     path = str(tmp_path / "env" / ".lock")
-    monkeypatch.setenv(nesting.MARKER, nesting.with_hold("", path, SHARED))  # as an ancestor would
+    monkeypatch.setenv(environment.MARKER, environment.with_hold("", path, SHARED))  # as an ancestor would
     reporter = Recorder()
     for _ in range(3):  # a build child asks again and again
         lock = make(tmp_path, reporter)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from piplockhook._gate import is_pip_starting
+from piplockhook import is_pip_starting
 
 VENV = "/v/bin/python"
 

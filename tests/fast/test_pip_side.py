@@ -15,8 +15,7 @@ import pytest
 
 from piplockhook import pip as policy
 from piplockhook import state
-from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, nesting
-from piplockhook.pip import command as pip_command
+from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, environment
 from piplockhook.pip import patches
 from piplockhook.state import ProcessState
 
@@ -62,7 +61,7 @@ class Command:
         self.seen = seen
 
     def run(self, options, args):
-        self.seen.append(os.environ.get(nesting.MARKER, ""))
+        self.seen.append(os.environ.get(environment.MARKER, ""))
         return 0
 
     def main(self, args):
@@ -93,9 +92,9 @@ def test_a_read_command_runs_under_the_shared_lock_and_publishes_it(tmp_path):
     wrapped = patches._command_main(command.main, command, ({},), {})
     assert wrapped == 0 and len(seen) == 1
     lock_path = str(tmp_path / "env" / ".lock")
-    assert nesting.parse_marker(seen[0]) == {lock_path: (os.getpid(), SHARED)}
+    assert environment.parse_marker(seen[0]) == {lock_path: (os.getpid(), SHARED)}
     assert probe(lock_path, EXCLUSIVE)  # released once run() returned
-    assert nesting.MARKER not in os.environ
+    assert environment.MARKER not in os.environ
 
 
 def test_a_command_that_takes_no_lock_runs_with_a_warning_on_a_bad_setting(monkeypatch, capsys):
@@ -133,7 +132,7 @@ def test_install_given_reqs_moves_to_exclusive_and_rechecks(hooked, tmp_path):
     hooked.get_default_environment = Environment
     hooked.patched["install_given_reqs"] = True
     options = SimpleNamespace(quiet=0, prefix_path=None, ignore_installed=False, target_dir=None)
-    run = pip_command.CommandRun.for_command("install", patches.read(), options)
+    run = policy.CommandRun.for_command("install", patches.read(), options)
     run.take(SHARED)
     hooked.runs.append(run)
     lock_path = run.lock.path
@@ -160,7 +159,7 @@ def test_a_signature_it_cannot_read_moves_to_exclusive_anyway(hooked):
     hooked.install_given_reqs_signature = None
     hooked.patched["install_given_reqs"] = True
     options = SimpleNamespace(quiet=0, prefix_path=None)
-    run = pip_command.CommandRun.for_command("install", patches.read(), options)
+    run = policy.CommandRun.for_command("install", patches.read(), options)
     run.take(SHARED)
     run.move_to_write_lock(*patches._what_is_written(run, ("anything",), {}))
     assert run.lock.mode == EXCLUSIVE
@@ -169,9 +168,9 @@ def test_a_signature_it_cannot_read_moves_to_exclusive_anyway(hooked):
 
 def test_without_install_given_reqs_install_is_exclusive_all_along(hooked):
     hooked.patched["install_given_reqs"] = False
-    run = pip_command.CommandRun.for_command("install", patches.read(), SimpleNamespace(quiet=0))
+    run = policy.CommandRun.for_command("install", patches.read(), SimpleNamespace(quiet=0))
     assert run.policy == policy.Policy(EXCLUSIVE, None)
-    assert pip_command.CommandRun.for_command("download", patches.read(), None) is None
+    assert policy.CommandRun.for_command("download", patches.read(), None) is None
 
 
 @posix_only
@@ -179,7 +178,7 @@ def test_a_timeout_becomes_pip_s_command_error(hooked, monkeypatch, tmp_path):
     monkeypatch.setenv("PIPLOCKHOOK_TIMEOUT", "0.1")
     holder = FileLock(str(tmp_path / "env" / ".lock"))
     holder.acquire(EXCLUSIVE)
-    run = pip_command.CommandRun.for_command("list", patches.read(), SimpleNamespace(quiet=0))
+    run = policy.CommandRun.for_command("list", patches.read(), SimpleNamespace(quiet=0))
     with pytest.raises(hooked.command_error, match=r"^piplockhook: timed out after 0.1s \(PIPLOCKHOOK_TIMEOUT\)"):
         run.take(SHARED)
     holder.close()
@@ -192,7 +191,7 @@ def test_outside_pip_s_handlers_a_timeout_is_one_error_line_and_exit_1(monkeypat
     holder.acquire(EXCLUSIVE)
     settings = patches.read()
     with pytest.raises(SystemExit) as raised:
-        with pip_command.held_outside_command(settings, SHARED, pip_command.Reporter(False), loud=False):
+        with policy.held_outside_command(settings, SHARED, policy.Reporter(False), loud=False):
             pass
     assert raised.value.code == 1
     assert capsys.readouterr().err.startswith("ERROR: piplockhook: timed out after 0.1s")
@@ -203,7 +202,7 @@ def test_a_fault_of_ours_is_one_warning_and_pip_runs(monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr(pip_command.CommandRun, "for_command", broken)
+    monkeypatch.setattr(policy.CommandRun, "for_command", broken)
     seen = []
     command = Command("list", seen)
     assert patches._command_main(command.main, command, ({},), {}) == 0 and seen == [""]

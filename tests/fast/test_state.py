@@ -10,7 +10,7 @@ def test_startup_problem_follows_pep_829s_timeline(tmp_path):
     for version in ((3, 9), (3, 14), (3, 15), (3, 17)):
         assert startup_problem(site, version) == "", version
     assert "Python 3.18 ignores import lines in .pth files" in startup_problem(site, (3, 18))
-    (tmp_path / "piplockhook.start").write_text("piplockhook._gate:start\n")
+    (tmp_path / "piplockhook.start").write_text("piplockhook:start\n")
     assert startup_problem(site, (3, 18)) == ""
     (tmp_path / "piplockhook.pth").unlink()
     assert startup_problem(site, (3, 15)) == ""

@@ -9,7 +9,7 @@ from piplockhook import pip as policy
 from piplockhook import settings
 from piplockhook.cli import check as check_command
 from piplockhook.cli.check import Mount, local_only, warnings_for
-from piplockhook.lock import EXCLUSIVE, SHARED, nesting
+from piplockhook.lock import EXCLUSIVE, SHARED, environment
 
 # -- policy: which lock each pip command takes
 
@@ -103,26 +103,26 @@ def test_debug_switch():
 # -- nesting: the marker children inherit
 
 
-def test_nesting_records_round_trip():
-    value = nesting.with_hold("", "/v/.lock", SHARED)
-    value = nesting.with_hold(value, "/w/.lock", EXCLUSIVE)
-    assert nesting.parse_marker(value) == {"/v/.lock": (os.getpid(), SHARED), "/w/.lock": (os.getpid(), EXCLUSIVE)}
-    assert nesting.parse_marker(nesting.with_hold(value, "/v/.lock", EXCLUSIVE))["/v/.lock"] == (
+def test_nesting_marker_round_trip():
+    value = environment.with_hold("", "/v/.lock", SHARED)
+    value = environment.with_hold(value, "/w/.lock", EXCLUSIVE)
+    assert environment.parse_marker(value) == {"/v/.lock": (os.getpid(), SHARED), "/w/.lock": (os.getpid(), EXCLUSIVE)}
+    assert environment.parse_marker(environment.with_hold(value, "/v/.lock", EXCLUSIVE))["/v/.lock"] == (
         os.getpid(),
         EXCLUSIVE,
     )
 
 
 def test_malformed_records_are_ignored():
-    assert nesting.parse_marker("garbage\nx shared /p\n12 shared\n\n") == {}
+    assert environment.parse_marker("garbage\nx shared /p\n12 shared\n\n") == {}
 
 
 def test_only_an_ancestor_counts(monkeypatch):
-    monkeypatch.setenv(nesting.MARKER, nesting.with_hold("", "/v/.lock", SHARED))
-    assert nesting.ancestor_mode("/v/.lock") == SHARED  # this process
-    assert nesting.ancestor_mode("/other/.lock") is None
-    monkeypatch.setenv(nesting.MARKER, f"{2**22 + 12345} exclusive /v/.lock")  # no such process
-    assert nesting.ancestor_mode("/v/.lock") is None
+    monkeypatch.setenv(environment.MARKER, environment.with_hold("", "/v/.lock", SHARED))
+    assert environment.ancestor_mode("/v/.lock") == SHARED  # this process
+    assert environment.ancestor_mode("/other/.lock") is None
+    monkeypatch.setenv(environment.MARKER, f"{2**22 + 12345} exclusive /v/.lock")  # no such process
+    assert environment.ancestor_mode("/v/.lock") is None
 
 
 # -- check_command: where locks may not be seen from other hosts

@@ -15,7 +15,7 @@ import sys
 import pytest
 from procs import TIMEOUT
 
-from piplockhook import _gate
+import piplockhook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "docs"))
@@ -48,7 +48,7 @@ CLAIMS = [
     ("docs/index.md", "PIPLOCKHOOK=0 pip install x", "test_getting_started_switches"),
     ("docs/how-it-works.md", "import sys;exec(", "test_startup_files_are_the_shipped_ones"),
     ("docs/startup.md", "import sys;exec(", "test_startup_files_are_the_shipped_ones"),
-    ("docs/startup.md", "piplockhook._gate:start", "test_startup_files_are_the_shipped_ones"),
+    ("docs/startup.md", "piplockhook:start", "test_startup_files_are_the_shipped_ones"),
     ("docs/configuration.md", "ERROR: piplockhook: timed out", "test_timeout_sample_is_what_pip_prints"),
     *[
         (
@@ -126,7 +126,7 @@ def test_startup_files_are_the_shipped_ones():
     assert block("docs/how-it-works.md", "import sys;exec(").strip() == pth
     assert block("docs/startup.md", "import sys;exec(").strip() == pth
     # The .start entry the page shows (not shipped yet) names the real gate.
-    assert pkgutil.resolve_name(block("docs/startup.md", "piplockhook._gate:start").strip()) is _gate.start
+    assert pkgutil.resolve_name(block("docs/startup.md", "piplockhook:start").strip()) is piplockhook.start
 
 
 @pytest.mark.slow

@@ -18,10 +18,10 @@ RAISE = "def broken(*args, **kwargs):\n    raise RuntimeError('injected fault')\
 
 FAULTS = {
     "reading the configuration": "import piplockhook.pip.patches as m\nm.read = broken",
-    "finding the lock file": "import piplockhook.pip.command as m\nm.location_for_options = broken",
+    "finding the lock file": "import piplockhook.pip as m\nm.location_for_options = broken",
     "taking the lock": "import piplockhook.lock.environment as m\nm.EnvironmentLock.acquire = broken",
     "releasing the lock": "import piplockhook.lock.environment as m\nm.EnvironmentLock.close = broken",
-    "re-reading what is installed": "import piplockhook.pip.working_set as m\nm.refresh_working_sets = broken",
+    "re-reading what is installed": "import piplockhook.pip as m\nm.refresh_working_sets = broken",
 }
 
 

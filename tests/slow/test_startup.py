@@ -37,7 +37,7 @@ def test_this_python_runs_the_startup_file_the_wheel_ships(venv, tmp_path):
     ships_start = os.path.exists(os.path.join(venv.site_packages, "piplockhook.start"))
     assert ships_start or sys.version_info[:2] < (3, 18), (
         "PEP 829: from Python 3.18 import lines in .pth files are ignored; ship piplockhook.start "
-        "(piplockhook._gate:start) for this Python, see docs/startup.md"
+        "(piplockhook:start) for this Python, see docs/startup.md"
     )
     # And the gate really ran in a pip process, exactly once (venvs run .pth
     # lines twice up to 3.14, cpython#75723), and in no other process.
@@ -49,14 +49,14 @@ def test_this_python_runs_the_startup_file_the_wheel_ships(venv, tmp_path):
 def test_the_gate_is_ready_to_be_a_pep_829_start_entry(make_venv, tmp_path):
     """What a wheel shipping `piplockhook.start` would do on 3.15+: the .start
     entry replaces the .pth line, locks pip, runs the gate once, and loads
-    nothing beyond the gate module in other processes."""
+    nothing beyond the package (the gate) in other processes."""
     venv = make_venv()
     with open(os.path.join(venv.site_packages, "piplockhook.start"), "w") as f:
-        f.write("piplockhook._gate:start\n")
+        f.write("piplockhook:start\n")
     result = venv.pip("list", env=venv.env(PIPLOCKHOOK_DEBUG="1"))
     assert f"acquired shared lock {venv.lock_path}" in result.stderr
     assert run_as_pip(venv, tmp_path, GUARDS) == "1"
-    assert venv.run([venv.python, "-c", PROBE]).stdout.strip() == "['piplockhook', 'piplockhook._gate']"
+    assert venv.run([venv.python, "-c", PROBE]).stdout.strip() == "['piplockhook']"
     assert venv.run([venv.python, "-c", GUARDS]).stdout.strip() == "0"
     status = venv.run([os.path.join(venv.bin, "piplockhook"), "status"]).stdout
     assert "active: every pip run" in status

@@ -16,11 +16,11 @@ SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 FLOORS = {
     # group: (modules, the lowest line coverage allowed, in per cent)
     "the lock": (
-        ["lock/__init__", "lock/environment", "lock/nesting", "lock/holders", "lock/holderfiles", "lock/_posix"],
+        ["lock/__init__", "lock/environment", "lock/holders", "lock/holderfiles", "lock/_posix"],
         70.0,
     ),
     "the pip side": (
-        ["_gate", "pip/patches", "pip/command", "pip/working_set", "pip/importhooks", "pip/__init__"],
+        ["__init__", "pip/patches", "pip/importhooks", "pip/__init__"],
         50.0,
     ),
 }

@@ -5,13 +5,23 @@ own lock file outside virtual environments, nesting (a hold by an ancestor or
 by this process covers a request), moving from shared to exclusive, and the
 lines a waiting user sees. It reads no variable itself: it is built from a
 ``LockLocation`` and the ``Settings`` (``environment_lock``).
+
+Nesting: a pip never waits for a lock its ancestor (or its own process) holds.
+
+A process that takes a lock names it in the environment variable
+``PIPLOCKHOOK_HELD`` (one ``pid mode path`` line per lock), which pip's build
+children, ``setup.py`` scripts and commands run by ``piplockhook run`` inherit.
+A marker line counts only while its pid is alive and, where the kernel tells us
+(Linux), an ancestor of this process: a stray exported value changes nothing.
+Within one process, the locks held are in ``ProcessState.held``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING
 
 from piplockhook.lock import (
@@ -23,9 +33,9 @@ from piplockhook.lock import (
     LockUnavailable,
     OnWait,
     holderfiles,
-    nesting,
 )
 from piplockhook.report import Reporter
+from piplockhook.state import current
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -34,7 +44,15 @@ if TYPE_CHECKING:
     from piplockhook.lock.holders import Holder
     from piplockhook.settings import Settings
 
-__all__ = ["TURNSTILE_SUFFIX", "EnvironmentLock", "environment_lock"]
+__all__ = [
+    "MARKER",
+    "TURNSTILE_SUFFIX",
+    "EnvironmentLock",
+    "Publication",
+    "environment_lock",
+    "parse_marker",
+    "with_hold",
+]
 
 TURNSTILE_SUFFIX = ".turnstile"  # beside the lock file; see EnvironmentLock._acquire_fairly
 READ_ONLY_EXCLUSIVE = ", open read-only, no write permission: an NFSv4 mount would refuse this exclusive lock (EBADF)"
@@ -46,6 +64,81 @@ def _who() -> ModuleType:
     from piplockhook.lock import holders
 
     return holders
+
+
+# -- nesting: the holds of this process and of its ancestors
+
+MARKER = "PIPLOCKHOOK_HELD"
+THIS_PROCESS = "this process holds it"
+AN_ANCESTOR = "an ancestor process holds it"
+
+
+def parse_marker(value: str) -> dict[str, tuple[int, str]]:
+    """{path: (pid, mode)} from a marker value; malformed lines are ignored."""
+    held: dict[str, tuple[int, str]] = {}
+    for line in value.splitlines():
+        pid, _, rest = line.partition(" ")
+        mode, _, path = rest.partition(" ")
+        if pid.isdigit() and mode in STRENGTH and path:
+            held[path] = (int(pid), mode)
+    return held
+
+
+def with_hold(value: str, path: str, mode: str) -> str:
+    """The marker value with this process holding `path` in `mode`."""
+    held = parse_marker(value)
+    held[path] = (os.getpid(), mode)
+    return "\n".join(f"{pid} {m} {p}" for p, (pid, m) in held.items())
+
+
+def ancestor_mode(path: str, env: Mapping[str, str] = os.environ) -> str | None:
+    """The mode in which an ancestor process holds `path`, if one does."""
+    hold = parse_marker(env.get(MARKER, "")).get(path)
+    if not hold:
+        return None
+    from piplockhook.lock.holders import is_ancestor  # only for a marked path: a top-level pip skips it (P2)
+
+    if is_ancestor(hold[0]):
+        return hold[1]
+    return None
+
+
+def covering_mode(path: str, asking: object) -> tuple[str | None, str]:
+    """(mode, who) of a hold on `path` that covers `asking`'s request: this
+    process's own (another EnvironmentLock), else an ancestor's; (None, "")."""
+    outer = current().held.get(path)
+    if outer is not None and outer is not asking and outer.mode:
+        return outer.mode, THIS_PROCESS
+    mode = ancestor_mode(path)
+    return (mode, AN_ANCESTOR) if mode else (None, "")
+
+
+class Publication:
+    """This process's line in the marker, for its children; undone on release."""
+
+    def __init__(self, env: MutableMapping[str, str] = os.environ) -> None:
+        self.env = env
+        self.saved: str | None = None  # the inherited value, while we publish
+
+    def publish(self, path: str, mode: str, holder: object) -> None:
+        current().held[path] = holder
+        if self.saved is None:
+            self.saved = self.env.get(MARKER, "")
+        self.env[MARKER] = with_hold(self.saved, path, mode)
+
+    def withdraw(self, path: str, holder: object) -> None:
+        held = current().held
+        if held.get(path) is holder:
+            del held[path]
+        if self.saved is not None:
+            if self.saved:
+                self.env[MARKER] = self.saved
+            else:
+                self.env.pop(MARKER, None)
+            self.saved = None
+
+
+# -- the lock
 
 
 class EnvironmentLock:
@@ -78,7 +171,7 @@ class EnvironmentLock:
         self._covered_how = ""
         self.active = False
         self.unavailable: str | None = None  # why this run goes unlocked
-        self._publication = nesting.Publication()
+        self._publication = Publication()
         self._said_waiting = False
         self._holder_file: holderfiles.OwnHolderFile | None = None  # who we are, for waiters (holderfiles.py)
         if loud:  # a writer may wait inside pip 26.3's install phase, which blocks imports
@@ -109,7 +202,7 @@ class EnvironmentLock:
         if self.mode == mode or self.unavailable:
             return
         if not self.active:
-            self.covered_by, self._covered_how = nesting.covering_mode(self.path, self)
+            self.covered_by, self._covered_how = covering_mode(self.path, self)
             self.active = True
         if self.covered_by is not None:
             self._nested(mode)

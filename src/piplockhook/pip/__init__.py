@@ -1,19 +1,42 @@
-"""The pip side: what piplockhook knows of pip's commands, and patches into pip.
+"""The pip side: what piplockhook knows of pip's commands, and a command
+under its lock. Beside it: ``patches`` (what changes in a pip process; the
+startup gate's other half) and ``importhooks`` (how we reach into pip, and
+wrapt, cheaply). Only a pip process imports ``piplockhook.pip``, and each
+module costs it ~0.4 M instructions to import (P2): so these three parts
+share this one.
 
-Here, as pip keeps ``commands_dict`` in ``commands/__init__.py``: which lock
-each pip command takes (``COMMAND_LOCKS``, the whole policy in one table) and
-pip's ``-q`` count, which sets how quiet our lines are. The modules beside it:
-``patches`` (what changes in a pip process; the startup gate's other half),
-``command`` (a command under its lock), ``working_set`` (pkg_resources' view),
-``importhooks`` (how we patch) and ``wrapt_import`` (wrapt, cheaply).
+- **The policy**, as pip keeps ``commands_dict`` in ``commands/__init__.py``:
+  which lock each pip command takes (``COMMAND_LOCKS``, the whole policy in one
+  table) and pip's ``-q`` count, which sets how quiet our lines are.
+- **pkg_resources' working sets**, its view of the installed distributions:
+  pkg_resources builds its master working set while its module body runs
+  (``_initialize_master_working_set``): pip's vendored copy (the backend of
+  older pips, imported at startup) and a top-level ``pkg_resources`` (legacy
+  ``load_entry_point`` scripts). patches.py runs that body under at least the
+  shared lock; once a command holds its lock, the view is rebuilt here, so
+  that it shows the environment as it is now.
+- **A command under its lock**: ``CommandRun`` is a pip command's hold (its
+  policy and its EnvironmentLock); ``CommandRun.move_to_write_lock`` is
+  install's move from shared to exclusive, after which what is installed now
+  is looked at again. ``held_outside_command`` holds a lock where pip's own
+  error handling is not around us (pkg_resources' import, pip's whole entry
+  point in the fallback). Every failure of ours here fails open: one warning
+  line, and pip goes on unlocked (``unlocked_because``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from piplockhook.lock import EXCLUSIVE, SHARED
+from piplockhook.locations import location_for_options
+from piplockhook.lock import EXCLUSIVE, SHARED, LockError
+from piplockhook.lock.environment import EnvironmentLock, environment_lock
+from piplockhook.report import Reporter, cancelled_line, error_line, warning
+from piplockhook.settings import Settings
+from piplockhook.state import hook
 
 
 class Policy:
@@ -105,3 +128,161 @@ def quiet_from_argv(argv: Sequence[str]) -> int:
         elif arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) == {"q"}:
             count += len(arg) - 1
     return count
+
+
+# -- pkg_resources' working sets
+
+PKG_RESOURCES = ("pip._vendor.pkg_resources", "pkg_resources")
+
+
+def refresh_working_sets() -> None:
+    """Rebuild the working sets pip reads (no-op where none is imported)."""
+    for name in PKG_RESOURCES:
+        module = sys.modules.get(name)
+        working_set_type = getattr(module, "WorkingSet", None)
+        if module is not None and working_set_type is not None:
+            module.working_set = working_set_type._build_master()  # type: ignore[attr-defined]
+
+
+def refresh_installed_view(reporter: Reporter) -> None:
+    # pip's pkg_resources backend reads the working set built at import time;
+    # once a lock is held it must see the environment as it is now.
+    try:
+        refresh_working_sets()
+    except Exception as exc:
+        reporter.warning(f"could not refresh pkg_resources' working set ({exc!r})")
+
+
+def pip_is_done_with_pkg_resources() -> bool:
+    """Will pip import pkg_resources no more in this process? (Then the import
+    hooks have nothing left to guard.) It has imported it already, or it uses
+    its importlib.metadata backend (pip 22+: Python 3.11+ by default)."""
+    if "pip._vendor.pkg_resources" in sys.modules:
+        return True
+    chooser = getattr(sys.modules.get("pip._internal.metadata"), "_should_use_importlib_metadata", None)
+    try:
+        return callable(chooser) and bool(chooser())
+    except Exception:  # a pip we do not know: keep guarding
+        return False
+
+
+# -- a command under its lock
+
+
+def unlocked_because(exc: BaseException, path: str = "") -> None:
+    """A bug of ours (or an OS we did not foresee) must not break pip: one
+    warning line (once per process), and pip goes on unlocked."""
+    warning(f"running unlocked{' (' + path + ')' if path else ''}: {exc!r}")
+
+
+def close_quietly(lock: EnvironmentLock | None) -> None:
+    if lock is None:
+        return
+    try:
+        lock.close()
+    except Exception as exc:  # the kernel releases it at exit anyway
+        warning(f"could not release {lock.path}: {exc!r}; it is released when pip exits")
+
+
+def fallback(reporter: Reporter, what: str) -> None:
+    said = hook().said_fallback
+    if what not in said:
+        said.add(what)
+        reporter.debug("fallback", EXCLUSIVE, "", f"pip internal not found: {what}; locking more")
+
+
+@contextlib.contextmanager
+def held_outside_command(
+    settings: Settings, mode: str, reporter: Reporter, *, loud: bool
+) -> Iterator[EnvironmentLock | None]:
+    """Hold the environment's lock where pip's command handlers are not
+    around us: errors and Ctrl-C end the process here, in pip's words.
+    Yields None where locking failed unexpectedly. `loud`: say so in a
+    warning where the lock cannot be had (else the command's own lock will)."""
+    lock = None
+    try:
+        lock = environment_lock(location_for_options(None, settings.lockfile), settings, reporter, loud=loud)
+        lock.acquire(mode)
+    except LockError as exc:
+        close_quietly(lock)
+        error_line(str(exc))
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        close_quietly(lock)
+        cancelled_line()
+        raise SystemExit(1) from None
+    except Exception as exc:
+        close_quietly(lock)
+        unlocked_because(exc, lock.path if lock is not None else "")
+        lock = None
+    try:
+        yield lock
+    finally:
+        close_quietly(lock)
+
+
+class CommandRun:
+    """One pip command running under its lock."""
+
+    def __init__(self, options: Any, policy: Policy, lock: EnvironmentLock) -> None:
+        self.options = options
+        self.policy = policy
+        self.lock = lock
+
+    @classmethod
+    def for_command(cls, name: str, settings: Settings, options: Any) -> CommandRun | None:
+        """This command's lock, not yet taken; None for commands that take none."""
+        dry_run = bool(getattr(options, "dry_run", False))
+        can_escalate = hook().patched["install_given_reqs"]
+        policy = policy_for(name, dry_run=dry_run, can_escalate=can_escalate)
+        if policy.run is None:
+            return None
+        reporter = Reporter(settings.debug, quiet_of(options))
+        if not can_escalate and writes(name):
+            fallback(reporter, "pip._internal.req.install_given_reqs")
+        lock = environment_lock(
+            location_for_options(options, settings.lockfile),
+            settings,
+            reporter,
+            create=not dry_run,  # --dry-run writes nothing, not even a lock file
+            loud=writes(name) and not dry_run,
+        )
+        return cls(options, policy, lock)
+
+    def take(self, mode: str) -> None:
+        try:
+            self.lock.acquire(mode)
+        except LockError as exc:
+            raise hook().command_error(f"piplockhook: {exc}") from None
+        except Exception as exc:  # an OS we did not foresee: warn, never break pip
+            unlocked_because(exc, self.lock.path)
+
+    def move_to_write_lock(self, requirements: list[Any], use_user_site: bool) -> None:
+        """Shared -> exclusive, then look again at what is installed now."""
+        if self.policy.write is None or self.lock.mode == self.policy.write:
+            return
+        self.take(self.policy.write)
+        if not (getattr(self.options, "ignore_installed", False) or getattr(self.options, "target_dir", None)):
+            recheck_installed(requirements, use_user_site, self.lock.reporter)
+
+
+def recheck_installed(requirements: list[Any], use_user_site: bool, reporter: Reporter) -> None:
+    """Another pip may have installed or removed these while we waited: a
+    distribution installed meanwhile is replaced, not duplicated."""
+    get_default_environment = hook().get_default_environment
+    if get_default_environment is None:
+        return
+    refresh_installed_view(reporter)
+    try:
+        environment = get_default_environment()
+        for requirement in requirements:
+            name = getattr(requirement, "name", None)
+            if not name:
+                continue
+            dist = environment.get_distribution(name)
+            installed = dist is not None and (not use_user_site or bool(dist.in_usersite))
+            if bool(requirement.should_reinstall) != installed:
+                reporter.debug("rechecked", EXCLUSIVE, "", f"{name} is {'now' if installed else 'no longer'} installed")
+            requirement.should_reinstall = installed
+    except Exception as exc:
+        reporter.warning(f"could not re-check installed distributions ({exc!r})")

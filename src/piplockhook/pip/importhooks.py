@@ -1,27 +1,145 @@
-"""A meta-path finder that sees a few modules being imported, and nothing else.
+"""How the hook reaches into pip: wrapt's ``FunctionWrapper``, loaded cheaply
+(``import_wrapt``), ``wrap_attribute`` and a finder that sees a few modules
+being imported, and nothing else.
 
-It answers only for the names it watches: for them it asks the other finders
+The finder
+
+answers only for the names it watches: for them it asks the other finders
 for the spec and wraps that import's own loader (with wrapt), to run a hook
 once the module has run (``after``) or the module body inside a context
 (``around``). It leaves ``sys.meta_path`` once a command holds its lock: every
 Python finder there costs each import ~5 k instructions (wrapt's own
 post-import hooks, which take a lock on every import, cost a ``pip list`` ~3 M).
+
+wrapt's ``FunctionWrapper`` is the one name of wrapt the hook uses, taken
+without ``import wrapt``: that runs ``wrapt/__init__.py``, which imports every wrapt
+submodule and, from wrapt 2.2, asyncio (~9 % of a ``pip list``, issue 22).
+
+``import_wrapt(note)`` returns a module whose ``FunctionWrapper`` is the class
+a plain ``import wrapt`` gives:
+
+- wrapt's C extension ``wrapt._wrappers``, imported as wrapt's ``__wrapt__``
+  would import it, but with ``wrapt/__init__.py`` not run: meanwhile, and
+  only meanwhile, ``sys.modules["wrapt"]`` is a module made from wrapt's own
+  spec and never executed, so that the package's folder is searched and the
+  submodules the extension imports as it loads are imported as usual
+  (``wrapt.wrappers`` for 2.2, ``wrapt.exceptions`` from 2.5; none for 1.17,
+  2.0, 2.1). They stay in ``sys.modules``, where a later ``import wrapt``
+  takes them: the same classes, not second copies;
+- or wrapt itself, plainly imported, where: it is imported already;
+  ``WRAPT_DISABLE_EXTENSIONS`` is set (wrapt then uses its pure-Python
+  classes); there is no extension; or anything above failed (one debug line
+  through ``note``, and what the attempt left in ``sys.modules`` removed). An
+  error of that plain import is the one pip would see without the hook.
+
+Nothing of wrapt is imported later for the hook: the extension's
+``FunctionWrapper`` imports only modules of the standard library (2.5:
+``functools`` and ``inspect`` for a signature, ``math`` for a proxy's
+arithmetic), and wrapt 2.0/2.1's ``wrapt.wrappers`` only to raise for a
+wrapper whose ``__init__`` never ran (``ValueError`` if that import fails).
+So nothing must be imported before pip installs (pip 26.3 blocks imports
+then, and an upgrade of wrapt removes its files while the lock is held).
+
+What differs from a plain import, for others' code in a pip process that
+imports wrapt after the hook: the import system binds a submodule as an
+attribute of its package only when it loads it, so ``wrapt._wrappers`` (and
+``wrapt.wrappers`` or ``wrapt.exceptions``) would be missing from
+``vars(wrapt)``; ``complete_wrapt()`` binds them, once wrapt is there.
+
+Standard library only: this runs inside every pip process before pip starts,
+before pip has threads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import importlib.util
 import os
 import sys
+import types
 from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any, Callable
 
-from piplockhook.pip.wrapt_import import import_wrapt
 from piplockhook.report import Reporter
 from piplockhook.settings import debug_wanted
 
+PACKAGE = "wrapt"
+EXTENSION = "wrapt._wrappers"
+NAME = "FunctionWrapper"
+
+
+def _quietly(note: Callable[[str], None] | None, line: str) -> None:
+    if note is not None:
+        try:
+            note(line)
+        except Exception:  # a debug line must never break pip
+            pass
+
+
+def _extension() -> types.ModuleType | None:
+    """wrapt._wrappers, without wrapt/__init__.py; None where wrapt would not use it."""
+    if os.environ.get("WRAPT_DISABLE_EXTENSIONS"):  # wrapt's own test, in __wrapt__.py
+        return None
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:  # not installed, or not a package
+        return None
+    shell = importlib.util.module_from_spec(spec)  # the package's attributes and path, never run
+    sys.modules[PACKAGE] = shell
+    try:
+        module = importlib.import_module(EXTENSION)
+    except ModuleNotFoundError as exc:
+        if exc.name != EXTENSION:
+            raise
+        return None  # a wrapt without its extension: the pure-Python classes
+    finally:
+        if sys.modules.get(PACKAGE) is shell:
+            del sys.modules[PACKAGE]
+    if not hasattr(module, NAME):
+        raise ImportError(f"{EXTENSION} has no {NAME}")
+    return module
+
+
+def import_wrapt(note: Callable[[str], None] | None = None) -> types.ModuleType:
+    """A module whose FunctionWrapper is wrapt's (see the module's docstring);
+    `note(line)` receives the debug line when loading the extension failed."""
+    loaded = sys.modules.get(PACKAGE)
+    if loaded is not None:  # imported before us: nothing to save
+        return loaded
+    before = set(sys.modules)
+    try:
+        module = _extension()
+        if module is not None:
+            return module
+    except Exception as exc:
+        _quietly(note, f"loading {EXTENSION} alone failed ({exc!r}); importing wrapt plainly")
+    for name in set(sys.modules) - before:  # what the attempt left, so that the plain import starts clean
+        if name == PACKAGE or name.startswith(PACKAGE + "."):
+            del sys.modules[name]
+    import wrapt
+
+    return wrapt
+
+
+def complete_wrapt() -> None:
+    """Once others imported wrapt: bind on it the submodules loaded before it
+    (by import_wrapt), as a plain import would have. Never raises."""
+    package = sys.modules.get(PACKAGE)
+    if not isinstance(package, types.ModuleType) or not hasattr(package, "__path__"):
+        return
+    prefix = PACKAGE + "."
+    for name, module in list(sys.modules.items()):
+        child = name[len(prefix) :]
+        if name.startswith(prefix) and module is not None and "." not in child and child not in vars(package):
+            try:
+                setattr(package, child, module)
+            except Exception:  # a wrapt that refuses: left as it is
+                pass
+
+
 # wrapt's FunctionWrapper, from its C extension alone where wrapt would use it
-# (see wrapt_import); patches.py takes this module from here.
+# (see the module's docstring); patches.py takes this module from here.
 wrapt = import_wrapt(lambda line: Reporter(debug_wanted(os.environ)).note(line))
 
 
@@ -45,11 +163,34 @@ def cannot_patch(what: str, exc: BaseException) -> None:
     Reporter(debug_wanted(os.environ)).note(f"could not patch {what}: {exc!r}")
 
 
+def _folder_key(entry: str) -> str:
+    return os.path.normcase(os.path.normpath(os.fspath(entry)))
+
+
 class ImportHooks:
-    def __init__(self) -> None:
+    """Runs hooks as watched modules are imported, in two stages, each cheap
+    for the imports it does not watch:
+
+    - until the first submodule of the `handover` package (pip) is looked up:
+      a finder first on ``sys.meta_path`` (what is imported before pip, such
+      as a legacy script's ``pkg_resources``);
+    - from then on, for the watched submodules of that package: the
+      path-entry finders of their folders (found through ``sys.path_hooks``,
+      which the import system asks once per new folder) look them up, wrapped,
+      so that only imports from those folders pass through us. A Python finder
+      on ``sys.meta_path`` costs every import ~5 k instructions: ~1.5 M of a
+      ``pip list``, which imports ~300 modules.
+    """
+
+    def __init__(self, handover: str = "pip") -> None:
         self._after: dict[str, list[Callable[[ModuleType], None]]] = {}
         self._around: dict[str, Callable[[], AbstractContextManager[None]]] = {}
         self._watched: set[str] = set()
+        self._prefix = handover + "."
+        self._folders: set[str] = set()  # the folders of the watched submodules, until each is wrapped
+        self._wrapped: list[Any] = []  # the path-entry finders whose find_spec is ours
+        self._path_hook = self._finder_for_folder  # one bound method: sys.path_hooks finds it again
+        self._handed_over = False
 
     def after(self, name: str, hook: Callable[[ModuleType], None]) -> None:
         """Call `hook(module)` once `name` has been imported (now, if it is)."""
@@ -70,20 +211,27 @@ class ImportHooks:
             sys.meta_path.insert(0, self)
 
     def retire(self) -> None:
-        """Leave sys.meta_path: once a command starts, its modules are
-        patched, and where pip is done with pkg_resources nothing is left to watch."""
+        """Stop watching: once a command starts, its modules are patched, and
+        where pip is done with pkg_resources nothing is left to watch."""
         if self in sys.meta_path:
-            sys.meta_path.remove(self)
+            sys.meta_path = [finder for finder in sys.meta_path if finder is not self]
+        self._folders.clear()
+        self._leave_path_hooks()
+        for finder in self._wrapped:
+            with contextlib.suppress(Exception):
+                del finder.find_spec  # the class's own again
+        self._wrapped.clear()
+
+    # -- stage 1: on sys.meta_path
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if path is not None and name.startswith(self._prefix) and not self._handed_over:
+            self._hand_over(path)
         if name not in self._watched:
             return None
         try:
             spec = self._spec_from_other_finders(name, path, target)
-            loader = getattr(spec, "loader", None)
-            if loader is not None and hasattr(loader, "exec_module"):
-                # The loader instance is this import's own: patching it changes nothing else.
-                wrap_attribute(loader, "exec_module", self._exec_module)
+            self._watch_loader(name, spec)
         except Exception as exc:  # let the import go on, unwatched, rather than fail it
             cannot_patch(f"the import of {name}", exc)
             return None
@@ -98,6 +246,80 @@ class ImportHooks:
             if spec is not None:
                 return spec
         return None
+
+    # -- stage 2: the folders of the watched submodules
+
+    def _hand_over(self, package_path: Any) -> None:
+        """The package's first submodule is being looked up in `package_path`
+        (its __path__): leave sys.meta_path, watch the folders instead."""
+        self._handed_over = True
+        # A new list, not .remove(): the import system is iterating the old one
+        # right now (this very lookup), and would skip the finder after us.
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not self]
+        try:
+            for name in self._watched:
+                if name.startswith(self._prefix):
+                    inner = name.split(".")[1:-1]
+                    self._folders.update(_folder_key(os.path.join(entry, *inner)) for entry in package_path)
+            for entry, finder in list(sys.path_importer_cache.items()):  # folders looked in already
+                if finder is not None and _folder_key(entry) in self._folders:
+                    self._watch_finder(entry, finder)
+            if self._folders:
+                sys.path_hooks.insert(0, self._path_hook)
+        except Exception as exc:
+            cannot_patch(f"the imports from {self._prefix[:-1]}", exc)
+
+    def _finder_for_folder(self, entry: str) -> Any:
+        """A path hook: the usual finder of a watched folder, watching; an
+        ImportError (the next hook's turn) for every other entry."""
+        if _folder_key(entry) not in self._folders:
+            raise ImportError("not watched")
+        for path_hook in list(sys.path_hooks):
+            if path_hook == self._path_hook:
+                continue
+            try:
+                finder = path_hook(entry)
+            except ImportError:
+                continue
+            self._watch_finder(entry, finder)
+            return finder
+        raise ImportError("no finder")
+
+    def _watch_finder(self, entry: str, finder: Any) -> None:
+        self._folders.discard(_folder_key(entry))
+        if not self._folders:
+            self._leave_path_hooks()
+        original = getattr(finder, "find_spec", None)
+        if original is None or finder in self._wrapped:
+            return
+
+        def find_spec(name: str, target: Any = None) -> Any:
+            spec = original(name, target)
+            if name in self._watched:
+                try:
+                    self._watch_loader(name, spec)
+                except Exception as exc:
+                    cannot_patch(f"the import of {name}", exc)
+            return spec
+
+        try:
+            finder.find_spec = find_spec
+        except Exception as exc:  # a finder that takes no attributes: its modules go unwatched
+            cannot_patch(f"the imports from {entry}", exc)
+            return
+        self._wrapped.append(finder)
+
+    def _leave_path_hooks(self) -> None:
+        if self._path_hook in sys.path_hooks:  # a new list, as in _hand_over: it may be being iterated
+            sys.path_hooks = [hook for hook in sys.path_hooks if hook != self._path_hook]
+
+    # -- both stages: the watched module's own loader
+
+    def _watch_loader(self, name: str, spec: Any) -> None:
+        loader = getattr(spec, "loader", None)
+        if loader is not None and hasattr(loader, "exec_module"):
+            # The loader instance is this import's own: patching it changes nothing else.
+            wrap_attribute(loader, "exec_module", self._exec_module)
 
     def _exec_module(
         self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -11,7 +11,7 @@ and pip's ``__pip-runner__.py``):
 * ``install_given_reqs``: where ``pip install`` starts changing files, it moves
   from the shared to the exclusive lock and re-checks what is installed now.
 * pkg_resources' module body (its working set) runs under at least the shared
-  lock, and is rebuilt once the command holds its lock (working_set.py).
+  lock, and is rebuilt once the command holds its lock (pip/__init__.py).
 * Fallback: if an internal is missing (a pip we do not know), lock more, never
   less: the whole install exclusive, or pip's whole entry point exclusive.
 * Every wrapper fails open: an unexpected error of ours is one warning line,
@@ -30,13 +30,20 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Callable
 
-from piplockhook import pip as _policy
 from piplockhook.lock import EXCLUSIVE, SHARED
-from piplockhook.pip import quiet_from_argv
-from piplockhook.pip.command import CommandRun, close_quietly, fallback, held_outside_command, unlocked_because
-from piplockhook.pip.importhooks import ImportHooks, cannot_patch, wrap_attribute, wrapt
-from piplockhook.pip.working_set import PKG_RESOURCES, pip_is_done_with_pkg_resources, refresh_installed_view
-from piplockhook.pip.wrapt_import import complete_wrapt
+from piplockhook.pip import (
+    PKG_RESOURCES,
+    CommandRun,
+    close_quietly,
+    fallback,
+    held_outside_command,
+    pip_is_done_with_pkg_resources,
+    quiet_from_argv,
+    refresh_installed_view,
+    takes_lock,
+    unlocked_because,
+)
+from piplockhook.pip.importhooks import ImportHooks, cannot_patch, complete_wrapt, wrap_attribute, wrapt
 from piplockhook.report import Reporter, error_line, warning
 from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, read
 from piplockhook.state import hook
@@ -126,7 +133,7 @@ def _settings_for(command: str) -> Settings | int | None:
     try:
         return read()
     except ConfigError as exc:
-        if not _policy.takes_lock(command):
+        if not takes_lock(command):
             warning(f"{exc}; ignored, as `pip {command}` takes no lock")
             return None
         error_line(str(exc))
