@@ -1,39 +1,40 @@
-"""P2: what the hook costs an uncontended pip, and how much of that is ours.
+"""P2: what the hook costs an uncontended pip.
 
-For each pip version, one venv with piplockhook installed, and the same pip
-command timed in interleaved rounds (the order rotates each round) of three
-states, made by renaming files in site-packages between runs:
+One run, one table: for every Python, pip and wrapt given (default: this
+Python; pip 21.3.1, 23.2.1 and 26.3; wrapt 1.17.3 and the newest), one venv
+with piplockhook installed, and `pip list` and `pip install <already
+satisfied>` counted in instructions (callgrind, PYTHONHASHSEED=0: the same
+totals on every run) in two states made by renaming files in site-packages
+between runs, bare (no startup file of ours) and hook (piplockhook.pth, as
+the wheel installs it), each with Python's cyclic garbage collector on (as
+users run pip) and off (a .pth sorted first that calls gc.disable(), in both
+states): a full collection falls where allocation counts put it, so two states
+of one command can differ by up to ~0.4 % for that alone; the gc-off column
+is the one where 0.1 % is real. A pip that does not run on a Python gets a
+row saying so.
 
-  bare        no startup file of ours
-  wrapt only  a .pth that imports wrapt when pip starts, and nothing else:
-              what any wrapt-based hook pays before doing anything
-  hook        piplockhook.pth, as the wheel installs it
-  hook, plain wrapt   (counted, not timed) the hook after a .pth that imports
-              wrapt first, plainly: the hook as it was before issue 22, when
-              `import wrapt` loaded asyncio with wrapt >= 2.2
+With `--pairs N` (N > 0), a second table in wall clock for the first Python,
+with the last pip and wrapt given: the commands above and `pip install <local
+wheel>` (uninstalled, untimed, before each run) in N interleaved rounds (the
+order rotates each round) of three states, bare, hook, and "wrapt only" (a
+.pth that imports wrapt when pip starts, and nothing else: what any
+wrapt-based hook pays before doing anything), with the medians of the
+per-round ratios.
 
-Commands: `pip list`, `pip install <already satisfied>`, `pip install <local
-wheel>` (uninstalled, untimed, before each run). Prints wall-clock medians and
-the medians of the per-round ratios hook ÷ bare and hook ÷ wrapt only (ours),
-and, where valgrind exists, the same ratios in instructions (callgrind,
-PYTHONHASHSEED=0: the same totals on every run) for the two read commands.
+    python benchmarks/pip_overhead.py [--pip 21.3.1 --pip 26.3] [--wrapt 1.17.3 --wrapt newest]
+        [--python python3.9 ...] [--sid 3.15] [--jobs 2] [--pairs 0]
 
-With `--wrapt V` (repeatable), a second table: for the newest pip given, one
-venv per wrapt version, the read commands in instructions only: bare, the hook
-with wrapt imported plainly (before issue 22), and the hook (after).
-
-    python benchmarks/pip_overhead.py [--pairs 60] [--pip 23.2.1 --pip 26.3]
-        [--wrapt 1.17.3 --wrapt 2.5.2] [--python python3.9 ...] [--sid 3.15]
-
-`--python PY` (repeatable) measures those interpreters instead of the running
-one (the per-wrapt table stays on the running one); `--sid 3.15` measures
-Debian sid's python3.15 too, inside the root that `.ci/sid` builds. All rows
-go into the same tables.
+`--python PY` (repeatable) measures those interpreters instead of the
+running one; `--sid 3.15` measures Debian sid's python3.15 too, inside the
+root that `.ci/sid` builds. `--jobs` venvs are counted at once (callgrind
+runs one process on one core, ~50x slower than pip itself).
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import glob
 import os
 import shutil
 import statistics
@@ -41,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from _common import ROOT, Switches, Venv, add_wrapt_for, build_wheelhouse, instructions, make_venv
+from _common import ROOT, Switches, Venv, build_wheelhouse, instructions, make_venv
 
 CASES = {
     "pip list": (["list"], None),
@@ -50,10 +51,12 @@ CASES = {
 }
 COUNTED = ("pip list", "pip install <already satisfied>")  # callgrind runs ~50x slower: the short ones
 STATES = ("bare", "wrapt only", "hook")
-BEFORE = "hook, plain wrapt"  # counted only
+DEFAULT_PIPS = ["21.3.1", "23.2.1", "26.3"]
+DEFAULT_WRAPTS = ["1.17.3", "newest"]
 WRAPT_ONLY_PTH = "plh-wrapt-only.pth"
-WRAPT_FIRST_PTH = "a-plh-plain-wrapt.pth"  # sorts before piplockhook.pth: wrapt is loaded when the hook starts
 WRAPT_ONLY = 'import sys;exec("import wrapt")if"pip"in sys.argv[0][-17:]or"-m"==sys.argv[0]else 0\n'
+GC_OFF_PTH = "00-plh-gc-off.pth"  # sorts before every other startup file
+GC_OFF = "import gc;gc.disable()\n"
 WRAPT_NOTE = """
 From 2.2, `import wrapt` imports `asyncio`: `wrapt/synchronization.py` does so
 at its top (wrapt's commit 7240ee1), and uses it only inside functions.
@@ -69,8 +72,8 @@ where a later `import wrapt` takes them: the same classes. Where wrapt is
 imported already, `WRAPT_DISABLE_EXTENSIONS` is set, there is no extension or
 anything fails, it is a plain `import wrapt`. The extension's `FunctionWrapper`
 imports nothing of wrapt later, so nothing needs completing before pip 26.3
-blocks imports. The "wrapt only" control imports wrapt plainly, so from wrapt
-2.2 "hook ÷ wrapt only" is below 1. It patches pip through
+blocks imports. The "wrapt only" control of the timed table imports wrapt
+plainly, so from wrapt 2.2 "hook ÷ wrapt only" is below 1. It patches pip through
 `wrapt.FunctionWrapper` with a ten-line function of its own rather than
 `wrapt.wrap_function_wrapper`, whose module imports importer. Measured on
 3.11, pip 26.3, in one venv per wrapt (callgrind, hooked ÷ bare `pip list`):
@@ -82,7 +85,7 @@ environments that use it.
 Instruction counts include Python's cyclic garbage collector, whose full
 collections (tens of M instructions in a pip process) fall where allocation
 counts put them, so two states of one command can differ by up to ~0.4 % for
-that alone. Where "after" came out above "before" in the tables above (installs with pip
+that alone. Where "after" came out above "before" in the tables of earlier issues (installs with pip
 21.3.1 and 23.2.1, which load asyncio themselves through their vendored
 tenacity, and installs with wrapt < 2.2: nothing to save there, and a command
 that writes loads all of wrapt), the same counts with `gc.disable()` at
@@ -91,36 +94,32 @@ before, 1.0315 after; 3.11, pip 23.2.1: 1.0287 and 1.0238; 3.11, pip 26.3,
 wrapt 1.17.3: 1.0186 and 1.0175; 3.15, pip 26.3, wrapt 1.17.3: 1.0115 and
 1.0117 (issue 22's deferring, where nothing was deferred for long: ~0.5 M)."""
 HEADER = (
-    "| Python | pip | wrapt | command | bare | wrapt only | hook | hook ÷ bare | hook ÷ wrapt only "
-    "| hook ÷ bare (instructions) | hook ÷ wrapt only (instructions) | before issue 22: hook, plain wrapt ÷ bare "
-    "(instructions) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| Python | pip | wrapt | command | bare | hook ÷ bare | hook ÷ bare, gc off |",
+    "|---|---|---|---|---|---|---|",
 )
-WRAPT_HEADER = (
-    "| Python | pip | wrapt | `import wrapt` imports asyncio | command | bare (instructions) "
-    "| hook, plain wrapt ÷ bare (before) | hook ÷ bare (after) |",
-    "|---|---|---|---|---|---|---|---|",
+TIMED_HEADER = (
+    "| Python | pip | wrapt | command | bare | wrapt only | hook | hook ÷ bare | hook ÷ wrapt only |",
+    "|---|---|---|---|---|---|---|---|---|",
 )
 
 
 class Site(Switches):
-    """Puts site-packages in one of STATES."""
+    """Puts site-packages in one of STATES, with the garbage collector on or off."""
 
     def __init__(self, site: str) -> None:
-        super().__init__(site, {WRAPT_ONLY_PTH: WRAPT_ONLY, WRAPT_FIRST_PTH: WRAPT_ONLY})
+        super().__init__(site, {WRAPT_ONLY_PTH: WRAPT_ONLY, GC_OFF_PTH: GC_OFF})
 
-    def set(self, state: str) -> None:
+    def set(self, state: str, gc_off: bool = False) -> None:
         self.want(WRAPT_ONLY_PTH, state == "wrapt only")
-        self.want(WRAPT_FIRST_PTH, state == BEFORE)
-        self.want("piplockhook.pth", state in ("hook", BEFORE))
+        self.want(GC_OFF_PTH, gc_off)
+        self.want("piplockhook.pth", state == "hook")
 
 
 def ratio(times: dict[str, list[float]], a: str, b: str) -> str:
     return f"{statistics.median(x / y for x, y in zip(times[a], times[b])):.3f}"
 
 
-def counted(counts: dict[str, int | None], a: str, b: str) -> str:
-    x, y = counts.get(a), counts.get(b)
+def counted(x: int | None, y: int | None) -> str:
     return f"{x / y:.4f}" if x and y else "–"
 
 
@@ -131,30 +130,42 @@ def label(venv: Venv) -> tuple[str, str, str]:
     return python, pip, wrapt
 
 
-def imports_asyncio(venv: Venv) -> bool:
-    probe = "import sys, wrapt; print('asyncio' in sys.modules)"
-    return venv.run([venv.python, "-c", probe]).stdout.strip() == "True"
-
-
-def count_states(venv: Venv, name: str, states: tuple[str, ...]) -> dict[str, int | None]:
-    command, before = CASES[name]
-    env = venv.env()
-    env.pop("PYTHONUNBUFFERED", None)
-    pip = os.path.join(venv.bin, "pip")
-    site = Site(venv.site_packages)
-    counts: dict[str, int | None] = {}
-    for state in states:
-        site.set(state)
-        if before:
-            subprocess.run([pip, *before], env=env, capture_output=True, check=True)
-        counts[state] = instructions([pip, *command], env)
-    site.set("hook")
-    return counts
-
-
-def measure(venv: Venv, pairs: int, count: bool = True) -> list[str]:
+def quiet_env(venv: Venv) -> dict:
     env = venv.env()
     env.pop("PYTHONUNBUFFERED", None)  # the tests read lines as they come; a user's pip is buffered
+    return env
+
+
+def count_rows(venv: Venv, count: bool = True) -> list[str]:
+    """The P2 rows of one venv: the read commands in instructions, gc on and off."""
+    env = quiet_env(venv)
+    pip = os.path.join(venv.bin, "pip")
+    site = Site(venv.site_packages)
+    python, pip_version, wrapt_version = label(venv)
+    rows = []
+    for name in COUNTED:
+        command, before = CASES[name]
+        counts: dict[tuple[str, bool], int | None] = {}
+        for gc_off in (False, True):
+            for state in ("bare", "hook"):
+                site.set(state, gc_off)
+                if before:
+                    subprocess.run([pip, *before], env=env, capture_output=True, check=True)
+                counts[state, gc_off] = instructions([pip, *command], env) if count else None
+        site.set("hook")
+        bare = counts["bare", False]
+        rows.append(
+            f"| {python} | {pip_version} | {wrapt_version} | `{name}` | {bare / 1e6:.1f} M "
+            f"| {counted(counts['hook', False], bare)} | {counted(counts['hook', True], counts['bare', True])} |"
+            if bare
+            else f"| {python} | {pip_version} | {wrapt_version} | `{name}` | – | – | – |"
+        )
+    return rows
+
+
+def timed_rows(venv: Venv, pairs: int) -> list[str]:
+    """Wall clock, interleaved rounds of STATES: medians and per-round ratios."""
+    env = quiet_env(venv)
     pip = os.path.join(venv.bin, "pip")
     site = Site(venv.site_packages)
     python, pip_version, wrapt_version = label(venv)
@@ -171,39 +182,18 @@ def measure(venv: Venv, pairs: int, count: bool = True) -> list[str]:
                 if i >= 2:  # warm-up
                     times[state].append((time.perf_counter() - start) * 1000)
         site.set("hook")
-        counts = count_states(venv, name, (*STATES, BEFORE)) if count and name in COUNTED else {}
-
         ms = {s: f"{statistics.median(times[s]):.1f} ms" for s in STATES}
         rows.append(
             f"| {python} | {pip_version} | {wrapt_version} | `{name}` | {ms['bare']} | {ms['wrapt only']} "
-            f"| {ms['hook']} | {ratio(times, 'hook', 'bare')} | {ratio(times, 'hook', 'wrapt only')} "
-            f"| {counted(counts, 'hook', 'bare')} | {counted(counts, 'hook', 'wrapt only')} "
-            f"| {counted(counts, BEFORE, 'bare')} |"
+            f"| {ms['hook']} | {ratio(times, 'hook', 'bare')} | {ratio(times, 'hook', 'wrapt only')} |"
         )
     return rows
 
 
-def measure_wrapt(venv: Venv) -> list[str]:
-    """The read commands in instructions: bare, before and after issue 22."""
-    python, pip_version, wrapt_version = label(venv)
-    asyncio = "yes" if imports_asyncio(venv) else "no"
-    rows = []
-    for name in COUNTED:
-        counts = count_states(venv, name, ("bare", BEFORE, "hook"))
-        bare = f"{counts['bare'] / 1e6:.1f} M" if counts["bare"] else "–"
-        rows.append(
-            f"| {python} | {pip_version} | {wrapt_version} | {asyncio} | `{name}` | {bare} "
-            f"| {counted(counts, BEFORE, 'bare')} | {counted(counts, 'hook', 'bare')} |"
-        )
-    return rows
-
-
-def venv_for(house: str, pip_version: str, wrapt_version: str = "", python: str = sys.executable) -> Venv:
+def venv_for(house: str, pip_version: str, wrapt_version: str, python: str) -> Venv:
     venv = make_venv(house, python, hook=False)
     venv.run([venv.python, "-m", "pip", "install", f"pip=={pip_version}"])
-    venv.run([venv.python, "-m", "pip", "install", "piplockhook"])
-    if wrapt_version:
-        venv.run([venv.python, "-m", "pip", "install", f"wrapt=={wrapt_version}"])
+    venv.run([venv.python, "-m", "pip", "install", "piplockhook", f"wrapt=={wrapt_version}"])
     return venv
 
 
@@ -212,12 +202,36 @@ def version_of(python: str) -> str:
     return subprocess.run([python, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def download(house: str, spec: str, binary: bool = True) -> bool:
+def download(house: str, spec: str, binary: bool = True, python_version: str = "") -> bool:
     only = ["--only-binary=:all:"] if binary else []
+    target = ["--python-version", python_version] if python_version else []
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", *only, "-d", house, spec], capture_output=True
+        [sys.executable, "-m", "pip", "download", "--no-deps", *only, *target, "-d", house, spec],
+        capture_output=True,
     )
     return result.returncode == 0
+
+
+def newest_wrapt(house: str) -> str:
+    """The newest wrapt's version (its wheel for this Python fetched into `house`)."""
+    scratch = os.path.join(house, "newest-wrapt")
+    if not download(scratch, "wrapt"):
+        sys.exit("cannot download wrapt")
+    (wheel,) = glob.glob(os.path.join(scratch, "wrapt-*.whl"))
+    shutil.rmtree(scratch)
+    return os.path.basename(wheel).split("-")[1]
+
+
+def config_rows(house: str, python: str, pip_version: str, wrapt_version: str, count: bool) -> list[str]:
+    try:
+        rows = count_rows(venv_for(house, pip_version, wrapt_version, python), count)
+        print("\n".join(rows), file=sys.stderr, flush=True)  # progress: the run is long
+        return rows
+    except (subprocess.CalledProcessError, AssertionError) as exc:  # a pip that does not run on this Python
+        failed = " ".join(getattr(exc, "cmd", None) or str(exc).split("\n", 1)[0].split()[-6:])
+        return [
+            f"| {version_of(python)} | {pip_version} | {wrapt_version} | pip {pip_version} does not run here (`{failed}`) |"
+        ]
 
 
 def sid_rows(version: str, argv: list[str]) -> list[str]:
@@ -233,52 +247,50 @@ def sid_rows(version: str, argv: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-instructions", action="store_true", help="skip the callgrind counts (quick runs)")
-    parser.add_argument("--pairs", type=int, default=60, help="rounds of interleaved runs (default 60)")
-    parser.add_argument("--pip", action="append", default=[], help="pip versions (default: 23.2.1 and 26.3)")
-    parser.add_argument("--wrapt", action="append", default=[], help="wrapt versions for the per-wrapt table")
+    parser.add_argument("--pairs", type=int, default=0, help="rounds of the timed table (default 0: none)")
+    parser.add_argument("--pip", action="append", default=[], help="pip versions (default: 21.3.1, 23.2.1, 26.3)")
+    parser.add_argument(
+        "--wrapt", action="append", default=[], help="wrapt versions, or newest (default: 1.17.3, newest)"
+    )
     parser.add_argument("--python", action="append", default=[], help="an interpreter to measure (repeatable)")
     parser.add_argument("--sid", action="append", default=[], metavar="X.Y", help="Debian sid's pythonX.Y via .ci/sid")
+    parser.add_argument("--no-instructions", action="store_true", help="skip the counts (a quick look at the shape)")
+    parser.add_argument("--jobs", type=int, default=2, help="venvs counted at once (default 2)")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    pips = args.pip or ["23.2.1", "26.3"]
+    if not shutil.which("valgrind") and not args.no_instructions:
+        sys.exit("P2 counts instructions: install valgrind (or pass --no-instructions)")
+    pips = args.pip or DEFAULT_PIPS
     house = build_wheelhouse()
+    wrapts = [newest_wrapt(house) if v == "newest" else v for v in (args.wrapt or DEFAULT_WRAPTS)]
     for version in pips:
         if not download(house, f"pip=={version}", binary=False):
             sys.exit(f"cannot download pip {version}")
-    wrapts = [v for v in args.wrapt if download(house, f"wrapt=={v}")]  # a wrapt without a wheel here: no row
     pythons = args.python or [sys.executable]
     for python in pythons:
-        if python != sys.executable:
-            add_wrapt_for(house, python)
-    rows = []
-    for python in pythons:
-        for version in pips:
-            try:
-                rows += measure(venv_for(house, version, python=python), args.pairs, not args.no_instructions)
-            except (subprocess.CalledProcessError, AssertionError) as exc:  # a pip that does not run on this Python
-                failed = " ".join(getattr(exc, "cmd", None) or str(exc).split("\n", 1)[0].split()[-6:])
-                rows.append(f"| {version_of(python)} | {version} | – | pip {version} does not run here (`{failed}`) |")
-    wrapt_rows = []
-    if shutil.which("valgrind") and not args.no_instructions:
+        minor = version_of(python).rsplit(".", 1)[0]
         for version in wrapts:
-            wrapt_rows += measure_wrapt(venv_for(house, pips[-1], version))
+            download(house, f"wrapt=={version}", python_version=minor)  # none for this Python: its row says so
+    configs = [(python, pip, wrapt) for python in pythons for pip in pips for wrapt in wrapts]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        rows = [
+            row
+            for result in pool.map(lambda c: config_rows(house, *c, not args.no_instructions), configs)
+            for row in result
+        ]
     if args.rows_only:
-        print("\n".join(rows + ["| wrapt " + row for row in wrapt_rows]))
+        print("\n".join(rows))
         return
-    inner = ["--pairs", str(args.pairs), *(f"--pip={v}" for v in pips), *(f"--wrapt={v}" for v in args.wrapt)]
+    inner = [*(f"--pip={v}" for v in pips), *(f"--wrapt={v}" for v in wrapts), f"--jobs={args.jobs}", "--rows-only"]
     inner += ["--no-instructions"] if args.no_instructions else []
     for version in args.sid:
-        for row in sid_rows(version, [*inner, "--rows-only"]):
-            if row.startswith("| wrapt | "):
-                wrapt_rows.append(row[len("| wrapt ") :])
-            else:
-                rows.append(row)
-    print(f"# P2 uncontended pip, {args.pairs} interleaved rounds; {os.cpu_count()} cores")
+        rows += sid_rows(version, inner)
+    print(f"# P2 uncontended pip, in instructions (callgrind, PYTHONHASHSEED=0); {os.cpu_count()} cores")
     print("\n".join(HEADER + tuple(rows)))
-    if wrapt_rows:
-        print(f"\nPer wrapt version, pip {pips[-1]}, in instructions (callgrind, PYTHONHASHSEED=0):\n")
-        print("\n".join(WRAPT_HEADER + tuple(wrapt_rows)))
+    if args.pairs > 0:
+        venv = venv_for(house, pips[-1], wrapts[-1], pythons[0])
+        print(f"\nIn wall clock, {args.pairs} interleaved rounds:\n")
+        print("\n".join(TIMED_HEADER + tuple(timed_rows(venv, args.pairs))))
     print(WRAPT_NOTE)
 
 

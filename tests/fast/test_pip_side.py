@@ -245,6 +245,57 @@ def test_import_hooks_see_only_their_modules(tmp_path, monkeypatch):
     assert hooks not in sys.meta_path
 
 
+def test_import_hooks_leave_the_meta_path_at_the_packages_first_submodule(tmp_path, monkeypatch):
+    """Stage 2: from pip's first submodule on, only the folders of the watched
+    submodules are looked in through us (not every import of the process)."""
+    import contextlib
+
+    from piplockhook.pip.importhooks import ImportHooks
+
+    inner = tmp_path / "plhpkg" / "inner"
+    inner.mkdir(parents=True)
+    (tmp_path / "plhpkg" / "__init__.py").write_text("")
+    (tmp_path / "plhpkg" / "other.py").write_text("")
+    (inner / "__init__.py").write_text("")
+    (inner / "watched.py").write_text("import sys\nINSIDE = sys.modules['plh_events'].inside\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.setattr(sys, "path_hooks", list(sys.path_hooks))
+    events = SimpleNamespace(inside=False, after=[])
+    monkeypatch.setitem(sys.modules, "plh_events", events)
+
+    @contextlib.contextmanager
+    def around():
+        events.inside = True
+        yield
+        events.inside = False
+
+    hooks = ImportHooks(handover="plhpkg")
+    hooks.around("plhpkg.inner.watched", around)
+    hooks.after("plhpkg.inner.watched", lambda module: events.after.append(module.__name__))
+    hooks.insert()
+    try:
+        import plhpkg.other  # noqa: F401  (the package's first submodule: the hand-over)
+
+        assert hooks not in sys.meta_path
+        assert hooks._path_hook in sys.path_hooks  # until the watched folder's finder is made
+        import plhpkg.inner.watched
+
+        assert plhpkg.inner.watched.INSIDE is True and events.inside is False
+        assert events.after == ["plhpkg.inner.watched"]
+        assert hooks._path_hook not in sys.path_hooks
+        finder = sys.path_importer_cache[str(inner)]
+        assert "find_spec" in vars(finder)  # wrapped on the instance
+        hooks.retire()
+        assert "find_spec" not in vars(finder)  # the class's own again
+    finally:
+        hooks.retire()
+        for name in [m for m in sys.modules if m == "plhpkg" or m.startswith("plhpkg.")]:
+            del sys.modules[name]
+        for entry in [e for e in sys.path_importer_cache if e.startswith(str(tmp_path))]:
+            del sys.path_importer_cache[entry]
+
+
 def test_wrap_attribute_wraps_as_wrapt_does():
     """importhooks.wrap_attribute: wrapt's wrap_function_wrapper, without wrapt.patches."""
     import types as _types
