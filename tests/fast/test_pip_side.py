@@ -6,6 +6,7 @@ prefix=..., use_user_site=...)`, requirements with `name` and
 `should_reinstall`); real pips: test_locking.py, test_recheck.py.
 """
 
+import contextlib
 import inspect
 import os
 import sys
@@ -209,13 +210,9 @@ def test_a_fault_of_ours_is_one_warning_and_pip_runs(monkeypatch, capsys):
     assert capsys.readouterr().err == "piplockhook: warning: running unlocked: RuntimeError('injected fault')\n"
 
 
-def test_import_hooks_see_only_their_modules(tmp_path, monkeypatch):
-    import contextlib
-
-    from piplockhook.pip.importhooks import ImportHooks
-
-    (tmp_path / "plh_watched.py").write_text("import sys\nINSIDE = sys.modules['plh_events'].inside\n")
-    (tmp_path / "plh_other.py").write_text("")
+def watching(tmp_path, monkeypatch):
+    """(events, around) for the import hook tests: `around` marks events.inside;
+    a watched module reads it from sys.modules['plh_events'] as it runs."""
     monkeypatch.syspath_prepend(str(tmp_path))
     events = SimpleNamespace(inside=False, after=[])
     monkeypatch.setitem(sys.modules, "plh_events", events)
@@ -226,6 +223,15 @@ def test_import_hooks_see_only_their_modules(tmp_path, monkeypatch):
         yield
         events.inside = False
 
+    return events, around
+
+
+def test_import_hooks_see_only_their_modules(tmp_path, monkeypatch):
+    from piplockhook.pip.importhooks import ImportHooks
+
+    (tmp_path / "plh_watched.py").write_text("import sys\nINSIDE = sys.modules['plh_events'].inside\n")
+    (tmp_path / "plh_other.py").write_text("")
+    events, around = watching(tmp_path, monkeypatch)
     hooks = ImportHooks()
     hooks.around("plh_watched", around)
     hooks.after("plh_watched", lambda module: events.after.append(module.__name__))
@@ -248,8 +254,6 @@ def test_import_hooks_see_only_their_modules(tmp_path, monkeypatch):
 def test_import_hooks_leave_the_meta_path_at_the_packages_first_submodule(tmp_path, monkeypatch):
     """Stage 2: from pip's first submodule on, only the folders of the watched
     submodules are looked in through us (not every import of the process)."""
-    import contextlib
-
     from piplockhook.pip.importhooks import ImportHooks
 
     inner = tmp_path / "plhpkg" / "inner"
@@ -258,24 +262,15 @@ def test_import_hooks_leave_the_meta_path_at_the_packages_first_submodule(tmp_pa
     (tmp_path / "plhpkg" / "other.py").write_text("")
     (inner / "__init__.py").write_text("")
     (inner / "watched.py").write_text("import sys\nINSIDE = sys.modules['plh_events'].inside\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
     monkeypatch.setattr(sys, "path_hooks", list(sys.path_hooks))
-    events = SimpleNamespace(inside=False, after=[])
-    monkeypatch.setitem(sys.modules, "plh_events", events)
-
-    @contextlib.contextmanager
-    def around():
-        events.inside = True
-        yield
-        events.inside = False
-
+    events, around = watching(tmp_path, monkeypatch)
     hooks = ImportHooks(handover="plhpkg")
     hooks.around("plhpkg.inner.watched", around)
     hooks.after("plhpkg.inner.watched", lambda module: events.after.append(module.__name__))
     hooks.insert()
     try:
-        import plhpkg.other  # noqa: F401  (the package's first submodule: the hand-over)
+        import plhpkg.other
 
         assert hooks not in sys.meta_path
         assert hooks._path_hook in sys.path_hooks  # until the watched folder's finder is made
