@@ -183,11 +183,14 @@ def venv(module_venv):
     yield module_venv
     after = set(os.listdir(site))
     if after != before:
-        _restore(module_venv, site, before, after)
+        restore_site(module_venv, site, before, after)
         assert set(os.listdir(site)) == before, "the shared venv could not be restored"
 
 
-def _restore(venv, site, before, after):
+def restore_site(venv, site, before, after):
+    """Put `site` back to the entries `before` (now `after`), with `venv`'s own
+    unlocked pip: this host's venvs here, Windows interpreters under Wine
+    (tests/windows/conftest.py) alike."""
     env = venv.env(PIPLOCKHOOK="0")
 
     def projects(entries):

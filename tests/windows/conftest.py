@@ -15,6 +15,7 @@ import sys
 import packages
 import pytest
 import winpackages
+from fixtures import restore_site
 
 if os.environ.get("PLH_TIER") != "windows":
     collect_ignore_glob = ["test_*.py"]
@@ -69,23 +70,8 @@ def win(winpy):
     before = set(os.listdir(winpy.site_packages))
     yield winpy
     after = set(os.listdir(winpy.site_packages))
-    if after == before:
-        return
-    env = winpy.env(PIPLOCKHOOK="0")
-
-    def projects(entries):
-        return {e[: -len(".dist-info")].rsplit("-", 1)[0]: e for e in entries if e.endswith(".dist-info")}
-
-    added, removed = projects(after - before), projects(before - after)
-    stale = [name for name in added if name not in removed]
-    if stale:
-        winpy.pip("uninstall", "-y", *stale, env=env)
-    wanted = [entry[: -len(".dist-info")].replace("-", "==", 1) for entry in removed.values()]
-    if wanted:
-        winpy.pip("install", "--no-deps", "--force-reinstall", *wanted, env=env)
-    for entry in set(os.listdir(winpy.site_packages)) - before:
-        path = os.path.join(winpy.site_packages, entry)
-        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    if after != before:
+        restore_site(winpy, winpy.site_packages, before, after)
 
 
 @pytest.fixture
