@@ -119,15 +119,7 @@ class WinPython:
 
     def run(self, args, env=None, timeout=TIMEOUT, check=True):
         for _ in range(SILENT_EXIT_TRIES):
-            result = subprocess.run(
-                self.argv(args),
-                env=env or self.env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                cwd=self.path,
-            )
+            result = self._completed(self.argv(args), env, timeout)
             if not silent_exit(result):
                 break
         if check and result.returncode != 0:
@@ -138,9 +130,12 @@ class WinPython:
         """Run under a pseudo-terminal (`script`), its output and errors as one
         stream in .stdout: a Windows process without a terminal may hand its
         own children invalid standard handles under Wine (they exit 1 silently)."""
-        command = shlex.join(self.argv(args))
+        return self._completed(["script", "-qfec", shlex.join(self.argv(args)), "/dev/null"], env, timeout)
+
+    def _completed(self, argv, env, timeout):
+        """One run to its end, in this interpreter's folder, its streams pipes."""
         return subprocess.run(
-            ["script", "-qfec", command, "/dev/null"],
+            argv,
             env=env or self.env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,

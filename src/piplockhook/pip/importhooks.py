@@ -2,14 +2,14 @@
 (``import_wrapt``), ``wrap_attribute`` and a finder that sees a few modules
 being imported, and nothing else.
 
-The finder
-
-answers only for the names it watches: for them it asks the other finders
-for the spec and wraps that import's own loader (with wrapt), to run a hook
-once the module has run (``after``) or the module body inside a context
-(``around``). It leaves ``sys.meta_path`` once a command holds its lock: every
-Python finder there costs each import ~5 k instructions (wrapt's own
-post-import hooks, which take a lock on every import, cost a ``pip list`` ~3 M).
+The finder (``ImportHooks``) answers only for the names it watches: for them
+it finds the spec as the import system would and wraps that import's own
+loader (with wrapt), to run a hook once the module has run (``after``) or the
+module body inside a context (``around``). It sits on ``sys.meta_path`` only
+until pip's first submodule is looked up, and then watches just the folders
+of the modules it waits for: every Python finder on ``sys.meta_path`` costs
+each import ~5 k instructions (wrapt's own post-import hooks, which take a
+lock on every import, cost a ``pip list`` ~3 M).
 
 wrapt's ``FunctionWrapper`` is the one name of wrapt the hook uses, taken
 without ``import wrapt``: that runs ``wrapt/__init__.py``, which imports every wrapt
@@ -231,7 +231,7 @@ class ImportHooks:
             return None
         try:
             spec = self._spec_from_other_finders(name, path, target)
-            self._watch_loader(name, spec)
+            self._watch_loader(spec)
         except Exception as exc:  # let the import go on, unwatched, rather than fail it
             cannot_patch(f"the import of {name}", exc)
             return None
@@ -297,7 +297,7 @@ class ImportHooks:
             spec = original(name, target)
             if name in self._watched:
                 try:
-                    self._watch_loader(name, spec)
+                    self._watch_loader(spec)
                 except Exception as exc:
                     cannot_patch(f"the import of {name}", exc)
             return spec
@@ -315,7 +315,7 @@ class ImportHooks:
 
     # -- both stages: the watched module's own loader
 
-    def _watch_loader(self, name: str, spec: Any) -> None:
+    def _watch_loader(self, spec: Any) -> None:
         loader = getattr(spec, "loader", None)
         if loader is not None and hasattr(loader, "exec_module"):
             # The loader instance is this import's own: patching it changes nothing else.
