@@ -1,5 +1,5 @@
 """piplockhook.pip.importhooks: wrapt's FunctionWrapper from its C extension
-alone, or a plain `import wrapt`. Each case runs in a fresh interpreter,
+or its pure-Python wrappers alone, or a plain `import wrapt`. Each case runs in a fresh interpreter,
 against stand-in wrapt packages these tests write and the wrapt installed here."""
 
 import os
@@ -35,9 +35,10 @@ def test_the_installed_wrapt_gives_the_same_class_as_a_plain_import(tmp_path):
     assert second == "True True", second
 
 
-def test_wrapt_disable_extensions_means_a_plain_import(tmp_path):
+def test_wrapt_disable_extensions_means_the_pure_python_classes_alone(tmp_path):
     first, second = run(tmp_path, PROBE, WRAPT_DISABLE_EXTENSIONS="1")[:2]
-    assert first == "wrapt True []" and second == "True True"
+    assert first in ("wrapt.wrappers False []", "wrapt True []"), first  # 1.x before __wrapt__: a plain import
+    assert second == "True True"
 
 
 def stand_in(tmp_path, files):
@@ -47,7 +48,22 @@ def stand_in(tmp_path, files):
         (package / name).write_text(textwrap.dedent(text))
 
 
-def test_a_wrapt_without_extension_is_imported_plainly(tmp_path):
+def test_a_wrapt_without_extension_gives_its_pure_python_classes_alone(tmp_path):
+    # As wrapt 1.17 on 3.15, where no extension is built: wrapt/__init__.py never runs.
+    stand_in(
+        tmp_path,
+        {
+            "__init__.py": "from .wrappers import FunctionWrapper\nimport sys; sys.modules['plh_init_ran'] = sys\n",
+            "wrappers.py": "from .exceptions import WrapperError\nclass FunctionWrapper: pass\n",
+            "exceptions.py": "class WrapperError(Exception): pass\n",
+        },
+    )
+    code = PROBE.replace('"wrapt" in sys.modules', '"plh_init_ran" in sys.modules')
+    first, second = run(tmp_path, code)[:2]
+    assert first == "wrapt.wrappers False []" and second == "True True"
+
+
+def test_a_wrapt_with_neither_module_is_imported_plainly(tmp_path):
     stand_in(tmp_path, {"__init__.py": "class FunctionWrapper: pass\n"})
     first, second = run(tmp_path, PROBE)[:2]
     assert first == "wrapt True []" and second == "True True"

@@ -18,22 +18,23 @@ submodule and, from wrapt 2.2, asyncio (~9 % of a ``pip list``, issue 22).
 ``import_wrapt(note)`` returns a module whose ``FunctionWrapper`` is the class
 a plain ``import wrapt`` gives:
 
-- wrapt's C extension ``wrapt._wrappers``, imported as wrapt's ``__wrapt__``
-  would import it, but with ``wrapt/__init__.py`` not run: meanwhile, and
+- the module of wrapt's classes that wrapt's ``__wrapt__`` would use, with
+  ``wrapt/__init__.py`` not run: its C extension ``wrapt._wrappers``, or its
+  pure-Python ``wrapt.wrappers`` where it has no extension (wrapt 1.17 on
+  3.15 builds none) or ``WRAPT_DISABLE_EXTENSIONS`` is set. Meanwhile, and
   only meanwhile, ``sys.modules["wrapt"]`` is a module made from wrapt's own
   spec and never executed, so that the package's folder is searched and the
-  submodules the extension imports as it loads are imported as usual
-  (``wrapt.wrappers`` for 2.2, ``wrapt.exceptions`` from 2.5; none for 1.17,
-  2.0, 2.1). They stay in ``sys.modules``, where a later ``import wrapt``
-  takes them: the same classes, not second copies;
-- or wrapt itself, plainly imported, where: it is imported already;
-  ``WRAPT_DISABLE_EXTENSIONS`` is set (wrapt then uses its pure-Python
-  classes); there is no extension; or anything above failed (one debug line
-  through ``note``, and what the attempt left in ``sys.modules`` removed). An
-  error of that plain import is the one pip would see without the hook.
+  submodules that module imports as it loads are imported as usual
+  (``wrapt.wrappers`` for 2.2's extension, ``wrapt.exceptions`` from 2.5;
+  none for 1.17, 2.0, 2.1). They stay in ``sys.modules``, where a later
+  ``import wrapt`` takes them: the same classes, not second copies;
+- or wrapt itself, plainly imported, where: it is imported already; it has
+  neither module; or anything above failed (one debug line through
+  ``note``, and what the attempt left in ``sys.modules`` removed). An error
+  of that plain import is the one pip would see without the hook.
 
-Nothing of wrapt is imported later for the hook: the extension's
-``FunctionWrapper`` imports only modules of the standard library (2.5:
+Nothing of wrapt is imported later for the hook: ``FunctionWrapper``
+imports only modules of the standard library (2.5:
 ``functools`` and ``inspect`` for a signature, ``math`` for a proxy's
 arithmetic), and wrapt 2.0/2.1's ``wrapt.wrappers`` only to raise for a
 wrapper whose ``__init__`` never ran (``ValueError`` if that import fails).
@@ -67,6 +68,7 @@ from piplockhook.settings import debug_wanted
 
 PACKAGE = "wrapt"
 EXTENSION = "wrapt._wrappers"
+PURE = "wrapt.wrappers"  # the pure-Python classes, which wrapt uses where its extension is not
 NAME = "FunctionWrapper"
 
 
@@ -78,27 +80,39 @@ def _quietly(note: Callable[[str], None] | None, line: str) -> None:
             pass
 
 
-def _extension() -> types.ModuleType | None:
-    """wrapt._wrappers, without wrapt/__init__.py; None where wrapt would not use it."""
-    if os.environ.get("WRAPT_DISABLE_EXTENSIONS"):  # wrapt's own test, in __wrapt__.py
-        return None
+def _classes_alone() -> types.ModuleType | None:
+    """The module of wrapt's classes that wrapt itself would use, imported
+    without wrapt/__init__.py: its C extension, or where wrapt would not use
+    one (none built, as for wrapt 1.17 on 3.15; ``WRAPT_DISABLE_EXTENSIONS``,
+    wrapt's own test in ``__wrapt__.py``) its pure-Python ``wrappers``.
+    None where wrapt is no package, or has neither module."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:  # not installed, or not a package
         return None
+    names = [PURE] if os.environ.get("WRAPT_DISABLE_EXTENSIONS") else [EXTENSION, PURE]
     shell = importlib.util.module_from_spec(spec)  # the package's attributes and path, never run
     sys.modules[PACKAGE] = shell
+    module = None
     try:
-        module = importlib.import_module(EXTENSION)
-    except ModuleNotFoundError as exc:
-        if exc.name != EXTENSION:
-            raise
-        return None  # a wrapt without its extension: the pure-Python classes
+        for name in names:
+            module = _import_if_present(name)
+            if module is not None:
+                break
     finally:
         if sys.modules.get(PACKAGE) is shell:
             del sys.modules[PACKAGE]
-    if not hasattr(module, NAME):
-        raise ImportError(f"{EXTENSION} has no {NAME}")
+    if module is not None and not hasattr(module, NAME):
+        raise ImportError(f"{module.__name__} has no {NAME}")
     return module
+
+
+def _import_if_present(name: str) -> types.ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:  # present, but something it imports is not: a real error
+            raise
+        return None
 
 
 def import_wrapt(note: Callable[[str], None] | None = None) -> types.ModuleType:
@@ -109,11 +123,11 @@ def import_wrapt(note: Callable[[str], None] | None = None) -> types.ModuleType:
         return loaded
     before = set(sys.modules)
     try:
-        module = _extension()
+        module = _classes_alone()
         if module is not None:
             return module
     except Exception as exc:
-        _quietly(note, f"loading {EXTENSION} alone failed ({exc!r}); importing wrapt plainly")
+        _quietly(note, f"loading wrapt's classes alone failed ({exc!r}); importing wrapt plainly")
     for name in set(sys.modules) - before:  # what the attempt left, so that the plain import starts clean
         if name == PACKAGE or name.startswith(PACKAGE + "."):
             del sys.modules[name]
