@@ -48,6 +48,10 @@ class HostTier:
     def blocked(self, pip):
         wait_until(lambda: pip.proc.pid in lock_waiters(self.venv.lock_path), what="pip blocked in flock")
 
+    def pkg_resources_at_start(self, command):
+        argv = [self.venv.python, "-c", locktable.STARTS_PKG_RESOURCES, command]
+        return self.venv.run(argv, env=self.venv.env(PIPLOCKHOOK="0")).stdout.strip() == "True"
+
 
 @pytest.mark.parametrize(("row", "hook"), locktable.cases())
 def test_a_pip_waits_as_the_lock_table_says(venv, holder, background, tmp_path, row, hook):
