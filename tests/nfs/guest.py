@@ -60,6 +60,53 @@ def acquire(mode, path=LOCK):
     print(f"acquired {time.monotonic() - start:.2f}")
 
 
+def probe(path=LOCK):
+    """How another process holds `path` now: free, shared or exclusive (two LOCK_NB tries)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    for answer, operation in (("free", fcntl.LOCK_EX), ("shared", fcntl.LOCK_SH)):
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            continue
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        print(answer)
+        return
+    print("exclusive")
+
+
+FLOCK = 73  # flock(2)'s number on x86-64: the first field of /proc/PID/task/TID/syscall
+
+
+def _asleep_in_flock(path):
+    """(pid, command line) of the processes with a thread inside flock(2) on `path`."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                    call = f.read().split()  # "running", or the number and its arguments
+                if call[0] == str(FLOCK) and os.readlink(f"/proc/{pid}/fd/{int(call[1], 16)}") == path:
+                    with open(f"/proc/{pid}/cmdline") as f:
+                        yield pid, f.read().replace("\0", " ").strip()
+        except (OSError, IndexError, ValueError):
+            continue  # it ended, or left the call, meanwhile
+
+
+def blocked(path=LOCK, bound=60):
+    """Wait (bounded) until a process here sleeps in flock(2) on `path`:
+    print its pid and command line. (/proc/locks shows no NFS waiter: the
+    client sleeps in the call, asks the server again, and records the lock
+    only once granted.)"""
+    deadline = time.monotonic() + float(bound)
+    while time.monotonic() < deadline:
+        for pid, command in _asleep_in_flock(path):
+            print(pid, command)
+            return
+        time.sleep(0.05)
+    sys.exit(f"guest: nothing sleeps in flock(2) on {path} after {bound}s")
+
+
 def read_only_exclusive(path):
     """An exclusive flock on a read-only descriptor: NFSv4 refuses it (EBADF)."""
     open(path, "a").close()
@@ -142,6 +189,8 @@ if __name__ == "__main__":
     {
         "hold": hold,
         "try": try_lock,
+        "probe": probe,
+        "blocked": blocked,
         "acquire": acquire,
         "ro-exclusive": read_only_exclusive,
         "watch-mid-install": watch_mid_install,

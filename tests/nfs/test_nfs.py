@@ -8,11 +8,15 @@ $PLH_NFS_DIR/results.txt for the docs.
 
 import json
 import os
+import re
+import shlex
 import time
 
 import lab
+import locktable
 import pytest
 from lab import GUEST, LEASE, SITE, Holder, Job, run
+from locktable import waiting
 
 pytestmark = pytest.mark.nfs
 # `.ci/nfs test --short` (CI) skips these: the full tier takes ~30 min here.
@@ -81,72 +85,98 @@ def test_check_and_cross_host_locks_on_each_kind_of_mount(kind, crosses):
 # -- the lock table across hosts: holder on a, pip on b
 
 
-def _pip_on_b(args, hook=True, name="pip"):
-    env = "" if hook else "PIPLOCKHOOK=0 "
-    return Job("b", f"{env}pip {args} >/lab/{name}.out 2>/lab/{name}.err")
+class PipOnB:
+    """A pip on b in the background, its streams in /lab/NAME.out and .err
+    (the face of procs.Background that tests/support/locktable.py uses)."""
+
+    def __init__(self, args, env="", name="pip"):
+        self.name = name
+        self.job = Job("b", f"{env}PYTHONUNBUFFERED=1 pip {args} >/lab/{name}.out 2>/lab/{name}.err")
+
+    @property
+    def lines(self):
+        return {s: lab.read(f"{self.name}.{ext}").splitlines(True) for s, ext in (("stdout", "out"), ("stderr", "err"))}
+
+    def output(self):
+        return lab.read(self.name + ".out") + lab.read(self.name + ".err")
+
+    def expect(self, pattern, timeout=120):
+        """Wait (bounded) for a line of its stderr matching `pattern`; the match."""
+        found = lambda: re.search(pattern, lab.read(self.name + ".err"))  # noqa: E731
+        lab.wait_for(lambda: found() or self.job.done(), timeout, f"{pattern!r} from the pip on b, or its end")
+        match = found()
+        assert match, f"the pip on b ended without {pattern!r}:\n{self.output()}"
+        return match
+
+    def running(self):
+        return not self.job.done()
+
+    def finish(self, timeout=180):
+        status, _, _ = self.job.wait(timeout)
+        return status, lab.read(self.name + ".out"), lab.read(self.name + ".err")
+
+    def kill(self):
+        self.job.kill()
 
 
-def _waits(job, name="pip"):
-    """True once the pip says it waits (and is still running); False if it ends first."""
-    lab.wait_for(lambda: "waiting for" in lab.read(name + ".err") or job.done(), 120, "pip waits or ends")
-    return not job.done() and "waiting for" in lab.read(name + ".err")
+class CrossHostTier:
+    """The lock table's rows with piplockhook's own holder on a and the pip
+    on b (see locktable's tier)."""
+
+    bound = 120
+    instant = 1.0  # the shared lock beside the holder: two round trips to the server, emulated
+    scratch = "/tmp/dl"
+
+    def __init__(self):
+        self.pips = []
+
+    def have(self, version):
+        run("b", f"pip install -q {locktable.PROJECT}=={version}")
+
+    def version(self):  # as the other host sees it
+        for line in run("a", "PIPLOCKHOOK=0 pip freeze").stdout.split():
+            if line.startswith(locktable.PROJECT + "=="):
+                return line.split("==")[1]
+        return None
+
+    def hold(self, mode):
+        return Holder("a", mode, "row", pip_style=True)
+
+    def holding(self):
+        return run("b", f"{GUEST} probe").stdout.strip()
+
+    def start(self, argv, env):
+        pip = PipOnB(shlex.join(argv), "".join(f"{k}={v} " for k, v in env.items()))
+        self.pips.append(pip)
+        return pip
+
+    def blocked(self, pip):
+        # Not a sleep and a look: b's kernel shows the pip inside flock(2) on the lock.
+        sleeper = run("b", f"{GUEST} blocked").stdout  # "PID COMMAND LINE"
+        assert "/bin/pip " in sleeper, sleeper
+
+    def pkg_resources_at_start(self, command):
+        probe = f"PIPLOCKHOOK=0 python -c {shlex.quote(locktable.STARTS_PKG_RESOURCES)} {command}"
+        return run("b", probe).stdout.strip() == "True"
 
 
-ROWS = [
-    # holder on a, pip on b, does b wait
-    ("exclusive", "list", True),
-    ("exclusive", "install plhsmall==2.0", True),
-    pytest.param("exclusive", "uninstall -y plhsmall", True, marks=long),
-    pytest.param("exclusive", "download --no-deps -d /tmp/dl plhsmall==1.0", False, marks=long),
-    pytest.param("shared", "list", False, marks=long),
-    pytest.param("shared", "freeze", False, marks=long),
-    pytest.param("shared", "uninstall -y plhsmall", True, marks=long),
-]
+# `.ci/nfs test --short` runs these rows (and their PIPLOCKHOOK=0 controls); the others are long.
+SHORT = {
+    "exclusive-held/list/waits-shared",
+    "exclusive-held/install-plhsmall==2.0/waits-shared",
+    "shared-held/install-plhsmall==2.0/waits-exclusive",
+}
+assert SHORT <= {row.id for row in locktable.ROWS}, "a short row is no longer in the table"
 
 
-@pytest.mark.parametrize(("holding", "args", "waits"), ROWS)
-@pytest.mark.parametrize("hook", [True, False], ids=["hook", "PIPLOCKHOOK=0"])
-def test_a_pip_on_b_waits_for_a_holder_on_a(holding, args, waits, hook):
-    if not hook and not waits:
-        pytest.skip("nothing to show: it does not wait with the hook either")
-    if "uninstall" in args:
-        run("b", "pip install -q plhsmall==1.0")
-    holder = Holder("a", holding, "row", pip_style=True)
-    job = _pip_on_b(args, hook)
+@pytest.mark.parametrize(("row", "hook"), locktable.cases(lambda row: () if row.id in SHORT else [long]))
+def test_a_pip_on_b_waits_for_a_holder_on_a(row, hook):
+    tier = CrossHostTier()
     try:
-        if hook and waits:
-            assert _waits(job), lab.read("pip.err")
-            time.sleep(2)  # still waiting a moment later
-            assert not job.done()
-            holder.release()
-            status, _, _ = job.wait(180)
-            assert status == 0, lab.read("pip.err")
-            assert "acquired" in lab.read("pip.err")
-        else:
-            status, _, _ = job.wait(180)  # ends while the holder still holds
-            assert status == 0, lab.read("pip.err")
-            assert "waiting for" not in lab.read("pip.err")
-            assert not holder.job.done()
-            holder.release()
+        locktable.check_row(tier, row, hook)
     finally:
-        job.kill()
-
-
-def test_install_takes_shared_then_exclusive_across_hosts():
-    """a holds shared: b's install resolves beside it, then waits for the
-    exclusive lock only to change files."""
-    run("b", "pip install -q plhsmall==1.0")  # so that 2.0 is a change
-    holder = Holder("a", "shared", "sh", pip_style=True)
-    job = _pip_on_b("install plhsmall==2.0", name="inst")
-    try:
-        assert _waits(job, "inst"), lab.read("inst.err")
-        assert "waiting for exclusive lock" in lab.read("inst.err")
-        holder.release()
-        status, _, _ = job.wait(180)
-        assert status == 0, lab.read("inst.err")
-        assert "plhsmall==2.0" in run("a", "PIPLOCKHOOK=0 pip freeze").stdout
-    finally:
-        job.kill()
+        for pip in tier.pips:
+            pip.kill()
 
 
 @long
@@ -232,15 +262,14 @@ def _records(host):
 def test_a_pip_on_b_names_the_holder_on_a_by_host_and_pid():
     holder = Holder("a", "exclusive", "named", pip_style=True)
     pid = run("a", "pgrep -of 'piplockhook run -x'").stdout.strip()
-    job = _pip_on_b("list")
+    pip = PipOnB("list")
     try:
-        assert _waits(job), lab.read("pip.err")
-        line = next(x for x in lab.read("pip.err").splitlines() if "waiting for" in x)
+        line = pip.expect(waiting() + ".*").group(0)
         note(f"a pip on b waiting for a holder on a: {line}")
         assert f"held by pid {pid} on plh-a (exclusive, running " in line and "piplockhook run -x" in line
     finally:
         holder.release()
-    assert job.wait(180)[0] == 0, lab.read("pip.err")
+    assert pip.finish()[0] == 0, pip.output()
     assert _records("a") == [] and _records("b") == []  # no record, no .nfs* file left
 
 

@@ -1,103 +1,61 @@
 """Black-box lock behaviour of real pips against a lock held by another process.
 
-Each "waits" case is proven by the pip's own waiting line, the kernel's list of
-blocked flock waiters (/proc/locks), and the pip finishing only after release;
-each is paired with the same run under PIPLOCKHOOK=0 finishing while the lock
-is still held.
+The lock table's rows (tests/support/locktable.py) run here in a real venv
+against a bare flock holder (lockholder.py): a pip that waits is proven
+blocked by the kernel's list of flock waiters (/proc/locks), and each such row
+is paired with the same run under PIPLOCKHOOK=0 finishing while the lock is
+still held. Below it, what the table does not say: --target and --prefix,
+PIPLOCKHOOK_LOCKFILE, the waiting line, the timeout, Ctrl-C, a replaced file.
 """
 
 import os
 
+import locktable
 import pytest
+from lockprobe import held_mode
+from locktable import assert_does_not_wait, waiting
 from procs import lock_waiters, wait_until
 
 pytestmark = pytest.mark.slow
 
-WAITING = r"piplockhook: waiting for (shared|exclusive) lock on"
+
+class HostTier:
+    """The lock table's rows in this host's venv (see locktable's tier)."""
+
+    bound = 60
+    instant = 0.1
+
+    def __init__(self, venv, holder, background, scratch):
+        self.venv, self._holder, self._background, self.scratch = venv, holder, background, scratch
+
+    def have(self, version):
+        self.venv.pip("install", f"{locktable.PROJECT}=={version}")
+
+    def version(self):
+        return self.venv.installed().get(locktable.PROJECT)
+
+    def hold(self, mode):
+        h = self._holder(self.venv.lock_path)
+        h.hold(mode)
+        return h
+
+    def holding(self):
+        return held_mode(self.venv.lock_path)
+
+    def start(self, argv, env):
+        return self._background(self.venv, *argv, **env)
+
+    def blocked(self, pip):
+        wait_until(lambda: pip.proc.pid in lock_waiters(self.venv.lock_path), what="pip blocked in flock")
+
+    def pkg_resources_at_start(self, command):
+        argv = [self.venv.python, "-c", locktable.STARTS_PKG_RESOURCES, command]
+        return self.venv.run(argv, env=self.venv.env(PIPLOCKHOOK="0")).stdout.strip() == "True"
 
 
-def assert_waits(venv, proc, mode, holder):
-    proc.expect(WAITING.replace("(shared|exclusive)", mode))
-    wait_until(lambda: proc.proc.pid in lock_waiters(venv.lock_path), what="pip blocked in flock")
-    assert proc.running()
-    holder.release()
-    rc, out, err = proc.finish()
-    assert rc == 0, out + err
-    assert f"acquired {mode} lock after waiting" in err
-    return out, err
-
-
-def assert_does_not_wait(proc):
-    rc, out, err = proc.finish()
-    assert rc == 0, out + err
-    assert "waiting for" not in err
-    return out, err
-
-
-@pytest.mark.parametrize("hook", ["on", "0"])
-def test_list_waits_for_an_exclusive_holder(venv, holder, background, hook):
-    h = holder(venv.lock_path)
-    h.hold("exclusive")
-    proc = background(venv, "list", PIPLOCKHOOK=hook)
-    if hook == "0":
-        assert_does_not_wait(proc)  # finished while the lock is still held
-        h.release()
-    else:
-        out, _ = assert_waits(venv, proc, "shared", h)
-        assert "piplockhook" in out
-
-
-@pytest.mark.parametrize("command", ["list", "freeze", "show pip", "check"])
-def test_readers_do_not_wait_for_a_shared_holder(venv, holder, background, command):
-    h = holder(venv.lock_path)
-    h.hold("shared")
-    assert_does_not_wait(background(venv, *command.split()))
-    h.release()
-
-
-@pytest.mark.parametrize("hook", ["on", "0"])
-def test_uninstall_waits_for_a_shared_holder(venv, holder, background, hook):
-    venv.pip("install", "plhsmall==1.0")
-    h = holder(venv.lock_path)
-    h.hold("shared")
-    proc = background(venv, "uninstall", "-y", "plhsmall", PIPLOCKHOOK=hook)
-    if hook == "0":
-        assert_does_not_wait(proc)
-        h.release()
-    else:
-        assert "plhsmall" in venv.installed()  # nothing removed while waiting
-        assert_waits(venv, proc, "exclusive", h)
-    assert "plhsmall" not in venv.installed()
-
-
-@pytest.mark.parametrize("hook", ["on", "0"])
-def test_install_resolves_under_a_shared_holder_and_waits_to_write(venv, holder, background, hook):
-    venv.pip("uninstall", "-y", "plhsmall", check=False)
-    h = holder(venv.lock_path)
-    h.hold("shared")
-    proc = background(venv, "install", "plhsmall==2.0", PIPLOCKHOOK=hook, PIPLOCKHOOK_DEBUG=1)
-    if hook == "0":
-        assert_does_not_wait(proc)
-        h.release()
-    else:
-        proc.expect(r"acquired shared lock .* \(waited 0\.0")  # resolving did not wait
-        proc.expect(r"released shared lock .* \(to take it exclusive\)")
-        proc.expect(WAITING.replace("(shared|exclusive)", "exclusive"))
-        # It resolved and prepared the wheel, and wrote nothing yet.
-        assert any("plhsmall" in line for line in proc.lines["stdout"])
-        assert not any("Installing collected packages" in line for line in proc.lines["stdout"])
-        assert "plhsmall" not in venv.installed()
-        assert_waits(venv, proc, "exclusive", h)
-    assert venv.installed()["plhsmall"] == "2.0"
-
-
-def test_already_satisfied_install_stays_shared(venv, holder, background):
-    venv.pip("install", "plhsmall==1.0")
-    h = holder(venv.lock_path)
-    h.hold("shared")
-    _, err = assert_does_not_wait(background(venv, "install", "plhsmall==1.0", PIPLOCKHOOK_DEBUG=1))
-    assert "exclusive" not in err
-    h.release()
+@pytest.mark.parametrize(("row", "hook"), locktable.cases())
+def test_a_pip_waits_as_the_lock_table_says(venv, holder, background, tmp_path, row, hook):
+    locktable.check_row(HostTier(venv, holder, background, str(tmp_path)), row, hook)
 
 
 def test_dry_run_takes_shared_and_creates_no_lock_file(venv, tmp_path):
@@ -125,7 +83,7 @@ def test_target_and_prefix_lock_their_own_directory(venv, tmp_path, holder, back
     h2 = holder(str(prefix / ".lock"))
     h2.hold("exclusive")
     proc = background(venv, "install", "--prefix", str(prefix), "plhsmall")
-    proc.expect(WAITING.replace("(shared|exclusive)", "shared"))
+    proc.expect(waiting("shared"))
     h2.release()
     assert proc.finish()[0] == 0
 
@@ -138,7 +96,7 @@ def test_lockfile_override(venv, tmp_path, holder, background):
     h = holder(str(path))
     h.hold("exclusive")
     proc = background(venv, "list", **env)
-    proc.expect(WAITING.replace("(shared|exclusive)", "shared"))
+    proc.expect(waiting("shared"))
     h.release()
     assert proc.finish()[0] == 0
 
@@ -173,7 +131,7 @@ def test_ctrl_c_while_waiting_ends_promptly_without_traceback(venv, holder, back
     h = holder(venv.lock_path)
     h.hold("exclusive")
     proc = background(venv, "list")
-    proc.expect(WAITING)
+    proc.expect(waiting())
     proc.proc.send_signal(signal.SIGINT)
     rc, _out, err = proc.finish(timeout=20)
     assert rc != 0
@@ -187,7 +145,7 @@ def test_lock_file_replaced_while_waiting_is_not_trusted(venv, holder, backgroun
     h = holder(venv.lock_path)
     h.hold("exclusive")
     proc = background(venv, "uninstall", "-y", "plhsmall-not-installed", PIPLOCKHOOK_DEBUG=1)
-    proc.expect(WAITING)
+    proc.expect(waiting())
     os.unlink(venv.lock_path)
     h2 = holder(venv.lock_path)  # a new file at the same path, held exclusively
     h2.hold("exclusive")

@@ -1,38 +1,60 @@
 """The lock table on Windows: real pips of the official Windows CPython
 under Wine against a lock that another Windows process holds (LockFileEx).
 
-Each "waits" case is proven by the pip's waiting line, the holder still
-holding (a third process's probe), nothing changed meanwhile, and the pip
-finishing only after release; each is paired with the same run under
-PIPLOCKHOOK=0 finishing while the lock is still held.
+The table's rows (tests/support/locktable.py) run in both kinds of
+environment: a pip that waits is proven blocked by its waiting line naming a
+holder that is no pip (winholder.py), the holder still holding (a third
+process's probe), nothing changed meanwhile, and the pip finishing only after
+release; each such row is paired with the same run under PIPLOCKHOOK=0
+finishing while the lock is still held.
 """
 
 import json
 import os
 
+import locktable
 import pytest
+from locktable import assert_does_not_wait, waiting
 from winprocs import winpath
 
 pytestmark = pytest.mark.slow
 
-WAITING = r"piplockhook: waiting for {} lock on"
 
+class WineTier:
+    """The lock table's rows in a Windows interpreter under Wine (see locktable's tier)."""
 
-def assert_waits(win, proc, mode, holder):
-    proc.expect(WAITING.format(mode), timeout=90)
-    assert proc.running()
-    holder.release()
-    rc, out, err = proc.finish()
-    assert rc == 0, out + err
-    assert f"acquired {mode} lock after waiting" in err
-    return out, err
+    bound = 90
+    instant = 0.1
 
+    def __init__(self, win, win_holder, win_background, scratch):
+        self.win, self._holder, self._background = win, win_holder, win_background
+        self.scratch = winpath(scratch)
 
-def assert_does_not_wait(proc):
-    rc, out, err = proc.finish()
-    assert rc == 0, out + err
-    assert "waiting for" not in err
-    return out, err
+    def have(self, version):
+        self.win.pip("install", f"{locktable.PROJECT}=={version}")
+
+    def version(self):
+        return self.win.installed().get(locktable.PROJECT)
+
+    def hold(self, mode):
+        h = self._holder(self.win, self.win.lock_path)
+        h.hold(mode)
+        return h
+
+    def holding(self):
+        return self.win.probe(self.win.lock_path)
+
+    def start(self, argv, env):
+        return self._background(self.win, *argv, **env)
+
+    def blocked(self, pip):
+        # No /proc/locks here: the line names a raw LockFileEx holder, and the
+        # pip still runs after the probe that follows (check_row).
+        assert "left no holder file, so probably not piplockhook" in pip.output()
+
+    def pkg_resources_at_start(self, command):
+        out = self.win.py("-c", locktable.STARTS_PKG_RESOURCES, command, env=self.win.env(PIPLOCKHOOK="0")).stdout
+        return out.strip() == "True"
 
 
 def test_status_names_the_lock_of_this_kind_of_environment(win):
@@ -51,62 +73,9 @@ def test_a_pip_run_takes_the_lock(win):
     assert os.path.exists(win.lock_path)
 
 
-@pytest.mark.parametrize("hook", ["on", "0"])
-def test_list_waits_for_an_exclusive_holder(win, win_holder, win_background, hook):
-    h = win_holder(win, win.lock_path)
-    h.hold("exclusive")
-    proc = win_background(win, "list", PIPLOCKHOOK=hook)
-    if hook == "0":
-        assert_does_not_wait(proc)  # finished while the lock is still held
-        assert win.probe(win.lock_path) == "exclusive"
-        h.release()
-    else:
-        out, err = assert_waits(win, proc, "shared", h)
-        assert "piplockhook" in out
-        assert "left no holder file, so probably not piplockhook" in err  # a raw LockFileEx holder
-
-
-@pytest.mark.parametrize("command", ["list", "freeze", "show pip", "check"])
-def test_readers_do_not_wait_for_a_shared_holder(win, win_holder, win_background, command):
-    h = win_holder(win, win.lock_path)
-    h.hold("shared")
-    assert_does_not_wait(win_background(win, *command.split()))
-    h.release()
-
-
-@pytest.mark.parametrize("hook", ["on", "0"])
-def test_uninstall_waits_for_a_shared_holder(win, win_holder, win_background, hook):
-    win.pip("install", "plhsmall==1.0")
-    h = win_holder(win, win.lock_path)
-    h.hold("shared")
-    proc = win_background(win, "uninstall", "-y", "plhsmall", PIPLOCKHOOK=hook)
-    if hook == "0":
-        assert_does_not_wait(proc)
-        h.release()
-    else:
-        proc.expect(WAITING.format("exclusive"), timeout=90)
-        assert "plhsmall" in win.installed()  # nothing removed while waiting
-        assert_waits(win, proc, "exclusive", h)
-    assert "plhsmall" not in win.installed()
-
-
-@pytest.mark.parametrize("hook", ["on", "0"])
-def test_install_resolves_under_a_shared_holder_and_waits_to_write(win, win_holder, win_background, hook):
-    h = win_holder(win, win.lock_path)
-    h.hold("shared")
-    proc = win_background(win, "install", "plhsmall==2.0", PIPLOCKHOOK=hook, PIPLOCKHOOK_DEBUG=1)
-    if hook == "0":
-        assert_does_not_wait(proc)
-        h.release()
-    else:
-        proc.expect(r"acquired shared lock .* \(waited 0\.0", timeout=90)  # resolving did not wait
-        proc.expect(r"released shared lock .* \(to take it exclusive\)", timeout=90)
-        proc.expect(WAITING.format("exclusive"), timeout=90)
-        assert any("plhsmall" in line for line in proc.lines["stdout"])
-        assert not any("Installing collected packages" in line for line in proc.lines["stdout"])
-        assert "plhsmall" not in win.installed()
-        assert_waits(win, proc, "exclusive", h)
-    assert win.installed()["plhsmall"] == "2.0"
+@pytest.mark.parametrize(("row", "hook"), locktable.cases())
+def test_a_pip_waits_as_the_lock_table_says(win, win_holder, win_background, tmp_path, row, hook):
+    locktable.check_row(WineTier(win, win_holder, win_background, tmp_path), row, hook)
 
 
 def test_dry_run_takes_shared_and_creates_no_lock_file(win, tmp_path):
@@ -130,7 +99,7 @@ def test_target_and_prefix_lock_their_own_directory(win, tmp_path, win_holder, w
     h2 = win_holder(win, str(prefix / ".lock"))
     h2.hold("exclusive")
     proc = win_background(win, "install", "--prefix", winpath(prefix), "plhsmall")
-    proc.expect(WAITING.format("shared"), timeout=90)
+    proc.expect(waiting("shared"), timeout=90)
     assert win.probe(str(prefix / ".lock")) == "exclusive"
     h2.release()
     assert proc.finish()[0] == 0
