@@ -31,11 +31,16 @@ guarded_rebuild() {  # TARGET STAMP_NAME STAMP_CONTENT FRESH_FN BUILD_FN
 }
 
 # apt-get install ARGS, and once more after an `apt-get update` (the lists may
-# be stale or absent); its output goes to LOG.
+# be stale or absent); its output goes to LOG. Another apt-get that holds
+# dpkg's lock (a tier beside this one, a second checkout's CI) is waited for,
+# up to APT_LOCK_WAIT seconds, rather than failed on.
+APT_LOCK_WAIT=600
 apt_install() {  # LOG ARG...
     local log=$1; shift
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$log" 2>&1 && return 0
-    apt-get update -qq >>"$log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$log" 2>&1
+    local wait=(-o "DPkg::Lock::Timeout=$APT_LOCK_WAIT")
+    DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq "$@" >>"$log" 2>&1 && return 0
+    apt-get "${wait[@]}" update -qq >>"$log" 2>&1 \
+        && DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq "$@" >>"$log" 2>&1
 }
 
 need() {  # COMMAND PACKAGE: the command, installed with its package if missing

@@ -352,8 +352,9 @@ def test(args):
     if args[:1] == ["--short"]:
         env["PLH_NFS_TIER"] = "short"  # the tests marked long skip
         args = args[1:]
-    if subprocess.run([sys.executable, "-c", "import pytest"], stderr=subprocess.DEVNULL).returncode != 0:
-        raise LabError("the tier needs pytest in python3 (pip install '.[test]')")
+    # pytest-timeout too: without it a hung test would have no bound (pyproject's `timeout`)
+    if subprocess.run([sys.executable, "-c", "import pytest, pytest_timeout"], stderr=subprocess.DEVNULL).returncode:
+        raise LabError("the tier needs pytest and pytest-timeout in python3 (pip install '.[test]')")
     up()
     began = time.monotonic()
     pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "nfs", "tests/nfs", *args]
