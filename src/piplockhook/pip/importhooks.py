@@ -152,8 +152,9 @@ def complete_wrapt() -> None:
                 pass
 
 
-# wrapt's FunctionWrapper, from its C extension alone where wrapt would use it
-# (see the module's docstring); patches.py takes this module from here.
+# wrapt's FunctionWrapper, from the module of wrapt's classes alone (its C
+# extension, else its pure-Python wrappers; see the module's docstring);
+# patches.py takes this module from here.
 wrapt = import_wrapt(lambda line: Reporter(debug_wanted(os.environ)).note(line))
 
 
