@@ -6,8 +6,11 @@ pip's hook, ``piplockhook run`` and ``verify`` all write through a Reporter:
   only once a wait has lasted ``patience`` seconds (1 s; 10 s under pip's -qq);
 * acquired: ``piplockhook: acquired shared lock after waiting 3.2s``, after a
   waiting line (not under pip's -q);
-* warnings (``piplockhook: warning: ...``), each said once per process;
+* warnings (``WARNING: piplockhook: ...``), each said once per process;
 * errors: ``ERROR: piplockhook: ...``, always;
+
+Warnings and errors read as pip's own lines (``WARNING:``, ``ERROR:``), with
+the same word after them everywhere, so a user can tell ours from pip's.
 * debug: one line per lock event under PIPLOCKHOOK_DEBUG=1.
 """
 
@@ -19,6 +22,7 @@ from piplockhook.state import current
 
 PREFIX = "piplockhook: "
 ERROR_PREFIX = "ERROR: " + PREFIX
+WARNING_PREFIX = "WARNING: " + PREFIX
 PATIENCE_SECONDS = 1.0  # a shorter wait says nothing
 COMMAND_WIDTH = 160  # a command line in a message is cut to this many characters
 QUIET_PATIENCE_SECONDS = 10.0  # under pip's -qq
@@ -85,7 +89,7 @@ def warning(text: str) -> None:
     said = current().warned
     if text not in said:
         said.add(text)
-        write("warning: " + text)
+        write(text, prefix=WARNING_PREFIX)
 
 
 def error_line(text: str) -> None:

@@ -204,7 +204,7 @@ def test_reporter_warnings_are_said_once_per_process(capsys):
     reporter = Reporter(False)
     reporter.warning("same")
     Reporter(False).warning("same")
-    assert capsys.readouterr().err == "piplockhook: warning: same\n"
+    assert capsys.readouterr().err == "WARNING: piplockhook: same\n"
 
 
 def test_quiet_levels(capsys):

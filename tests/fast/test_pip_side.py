@@ -105,7 +105,7 @@ def test_a_command_that_takes_no_lock_runs_with_a_warning_on_a_bad_setting(monke
     assert patches._command_main(command.main, command, ({},), {}) == 0 and seen == [""]
     err = capsys.readouterr().err
     assert err == (
-        "piplockhook: warning: PIPLOCKHOOK_TIMEOUT='abc' is not valid: expected a number of seconds, 0 or more; "
+        "WARNING: piplockhook: PIPLOCKHOOK_TIMEOUT='abc' is not valid: expected a number of seconds, 0 or more; "
         "ignored, as `pip download` takes no lock\n"
     )
 
@@ -207,7 +207,7 @@ def test_a_fault_of_ours_is_one_warning_and_pip_runs(monkeypatch, capsys):
     seen = []
     command = Command("list", seen)
     assert patches._command_main(command.main, command, ({},), {}) == 0 and seen == [""]
-    assert capsys.readouterr().err == "piplockhook: warning: running unlocked: RuntimeError('injected fault')\n"
+    assert capsys.readouterr().err == "WARNING: piplockhook: running unlocked: RuntimeError('injected fault')\n"
 
 
 def watching(tmp_path, monkeypatch):

@@ -228,7 +228,7 @@ def assert_failure_is_pips(stderr, unlocked_because=None):
     else:
         assert (
             len(ours) == 1
-            and ours[0].startswith("piplockhook: warning: running unlocked: ")
+            and ours[0].startswith("WARNING: piplockhook: running unlocked: ")
             and unlocked_because in ours[0]
         ), stderr
 

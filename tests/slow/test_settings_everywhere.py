@@ -74,7 +74,7 @@ def test_pip_commands_that_take_no_lock_run_with_a_warning(venv, tmp_path, comma
         assert ours == []  # pip answers before any command starts (a bare `pip help` too)
     else:
         assert ours == [
-            "piplockhook: warning: PIPLOCKHOOK_TIMEOUT='abc' is not valid: expected a number of seconds, 0 or more; "
+            "WARNING: piplockhook: PIPLOCKHOOK_TIMEOUT='abc' is not valid: expected a number of seconds, 0 or more; "
             f"ignored, as `pip {command}` takes no lock"
         ], (command, result.stderr)
 

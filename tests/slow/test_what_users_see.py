@@ -106,7 +106,7 @@ def test_where_the_lock_cannot_be_had_every_command_says_so(venv):
     install = venv.pip("install", "plhsmall==1.0", env=env, check=False)
     assert install.returncode == 0, install.stderr
     assert [line for line in install.stderr.splitlines() if "piplockhook" in line] == [
-        f"piplockhook: warning: running unlocked: {why}"
+        f"WARNING: piplockhook: running unlocked: {why}"
     ]
     listing = venv.pip("list", env=env)
     assert "piplockhook" not in listing.stderr  # a read command: a debug line only

@@ -220,7 +220,7 @@ def _check_directory(directory: str, what: str) -> bool:
     else:
         print(f"locking does NOT work in {directory}{on}{what}: {problem}")
     for warning in warnings_for(mount):
-        print(f"warning: {warning}")
+        print(f"WARNING: {warning}")
     return works
 
 

@@ -20,7 +20,7 @@ from piplockhook.cli.base_command import (
 from piplockhook.locations import location_for_options
 from piplockhook.lock import SHARED, LockError
 from piplockhook.lock.environment import EnvironmentLock
-from piplockhook.report import error_line, write
+from piplockhook.report import error_line, warning
 from piplockhook.settings import Settings
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
 
@@ -88,7 +88,7 @@ def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLoc
         else:
             with lock.held(SHARED):
                 if lock.unavailable:
-                    write(f"warning: running unlocked: {lock.unavailable}; a pip writing now would show as damage")
+                    warning(f"running unlocked: {lock.unavailable}; a pip writing now would show as damage")
                 result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
     except LockError as exc:
         error_line(str(exc))
