@@ -212,7 +212,7 @@ def test_other_user_cannot_install_and_gets_pips_own_message(shared_venv):
     result = as_nobody(shared_venv, "install", "plhsmall")
     assert result.returncode != 0
     assert "Permission denied" in result.stderr or "--user" in result.stderr
-    assert "Traceback" not in result.stderr and "piplockhook: warning" not in result.stderr
+    assert "Traceback" not in result.stderr and "WARNING: piplockhook" not in result.stderr
 
 
 def assert_failure_is_pips(stderr, unlocked_because=None):
@@ -222,7 +222,7 @@ def assert_failure_is_pips(stderr, unlocked_because=None):
     if "Traceback" in stderr:
         innermost = stderr.split("Traceback")[-1].split('File "')[-1]
         assert "piplockhook" not in innermost and "wrapt" not in innermost, stderr
-    ours = [line for line in stderr.splitlines() if line.startswith("piplockhook: warning")]
+    ours = [line for line in stderr.splitlines() if line.startswith("WARNING: piplockhook")]
     if unlocked_because is None:
         assert ours == [], stderr
     else:
