@@ -53,3 +53,55 @@ def test_configuration_page_names_every_variable_and_its_exact_error():
         with pytest.raises(settings.ConfigError) as raised:
             settings.read({variable: value})
         assert documented == f"ERROR: piplockhook: {raised.value}"
+
+
+def message_patterns():
+    """A regex for every message text in src/piplockhook: each string (an
+    f-string's fields, and the page's "…", match anything), with at least 12
+    literal characters so that a bare "{x}" matches nothing."""
+    import ast
+
+    patterns = []
+    for folder, _, files in os.walk(os.path.join(ROOT, "src", "piplockhook")):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.JoinedStr):
+                    parts = [re.escape(v.value) if isinstance(v, ast.Constant) else ".*" for v in node.values]
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    parts = [re.escape(node.value)]
+                else:
+                    continue
+                if sum(len(p) for p in parts if p != ".*") >= 12:
+                    patterns.append(re.compile("".join(parts), re.S))
+    return patterns
+
+
+def test_troubleshooting_quotes_what_the_code_says():
+    """Each quoted line (a `> `-blockquote of one code span) is a message of
+    ours, after its prefix, that some string of the code can print; pip's own
+    line is quoted as pip 23.2 prints it."""
+    from piplockhook import report
+
+    page = read("troubleshooting.md")
+    quoted = [
+        re.sub(r"^(``?) ?(.*?) ?\1$", r"\2", line[2:].strip()) for line in page.splitlines() if line.startswith("> ")
+    ]
+    assert len(quoted) >= 8
+    patterns = message_patterns()
+    for line in quoted:
+        if line.startswith("WARNING: Ignoring invalid distribution ~"):
+            continue
+        text = line
+        for prefix in (report.ERROR_PREFIX, report.WARNING_PREFIX, report.PREFIX):
+            if text.startswith(prefix):
+                text = text[len(prefix) :]
+                break
+        assert any(p.fullmatch(text) for p in patterns), f"troubleshooting.md quotes a line no code prints: {line}"
+    # The page's headings are the messages a user meets, in this order.
+    headings = re.findall(r"^## (.*)$", page, re.M)
+    for word in ("waiting for", "timed out", "NOT locked", "running unlocked", "Ignoring invalid distribution"):
+        assert any(word in heading for heading in headings), word
