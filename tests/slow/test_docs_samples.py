@@ -41,6 +41,8 @@ CLAIMS = [
     ("README.md", "sleep 10 &", "test_the_demonstration_shows_pip_waiting"),
     ("README.md", "piplockhook: acquired shared lock after waiting", "test_the_demonstration_shows_pip_waiting"),
     ("README.md", "piplockhook run -- make -j8 install", "test_command_lines_run"),
+    ("README.md", "PIPLOCKHOOK=0 pip install x", "test_getting_started_switches"),
+    ("README.md", "pip uninstall -y piplockhook", "test_uninstalling_leaves_what_the_pages_say"),
     ("docs/files.md", "pip uninstall -y piplockhook", "test_uninstalling_leaves_what_the_pages_say"),
     ("docs/files.md", "lambda.zip", "test_bundle_recipe_keeps_the_lock_files_out"),
     ("docs/index.md", "python -m pip install dist/piplockhook-*.whl", "test_installing_it_locks_pip"),
@@ -183,7 +185,7 @@ def test_installing_it_locks_pip(make_venv, wheelhouse, tmp_path):
 
 @pytest.mark.slow
 @main_run_only
-@pytest.mark.parametrize("page", ["docs/index.md"])
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
 def test_getting_started_switches(venv, page):
     # Each line with `pip list` in place of `pip install x`, then what it did.
     lines = [
@@ -418,7 +420,7 @@ def dot_files(folder):
 
 @pytest.mark.slow
 @main_run_only
-@pytest.mark.parametrize("page", ["docs/files.md"])
+@pytest.mark.parametrize("page", ["README.md", "docs/files.md"])
 def test_uninstalling_leaves_what_the_pages_say(make_venv, page):
     """files.md's table for a venv, then its uninstall line: the package, its
     .pth and the disabled marker go; .lock and .lock.turnstile stay, and pip is
