@@ -105,3 +105,18 @@ def test_troubleshooting_quotes_what_the_code_says():
     headings = re.findall(r"^## (.*)$", page, re.M)
     for word in ("waiting for", "timed out", "NOT locked", "running unlocked", "Ignoring invalid distribution"):
         assert any(word in heading for heading in headings), word
+
+
+@pytest.mark.parametrize("name", ["performance.md", "windows.md", "nfs.md", "troubleshooting.md", "files.md"])
+def test_page_opens_with_a_one_line_summary(name):
+    title, first = read(name).split("\n\n")[:2]
+    assert title.startswith("# ") and first.startswith("In one line: "), name
+
+
+def test_performance_page_opens_with_what_run_all_writes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_all", os.path.join(ROOT, "benchmarks", "run_all.py"))
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    assert read("performance.md").startswith(run_all.INTRO), "the page's intro is run_all.INTRO"
