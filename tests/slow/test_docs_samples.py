@@ -41,6 +41,10 @@ CLAIMS = [
     ("README.md", "sleep 10 &", "test_the_demonstration_shows_pip_waiting"),
     ("README.md", "piplockhook: acquired shared lock after waiting", "test_the_demonstration_shows_pip_waiting"),
     ("README.md", "piplockhook run -- make -j8 install", "test_command_lines_run"),
+    ("README.md", "PIPLOCKHOOK=0 pip install x", "test_getting_started_switches"),
+    ("README.md", "pip uninstall -y piplockhook", "test_uninstalling_leaves_what_the_pages_say"),
+    ("docs/files.md", "pip uninstall -y piplockhook", "test_uninstalling_leaves_what_the_pages_say"),
+    ("docs/files.md", "lambda.zip", "test_bundle_recipe_keeps_the_lock_files_out"),
     ("docs/index.md", "python -m pip install dist/piplockhook-*.whl", "test_installing_it_locks_pip"),
     ("docs/how-it-works.md", "piplockhook: waiting for shared lock on", "test_the_demonstration_shows_pip_waiting"),
     ("docs/index.md", "piplockhook status", "test_installing_it_locks_pip"),
@@ -181,11 +185,12 @@ def test_installing_it_locks_pip(make_venv, wheelhouse, tmp_path):
 
 @pytest.mark.slow
 @main_run_only
-def test_getting_started_switches(venv):
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_getting_started_switches(venv, page):
     # Each line with `pip list` in place of `pip install x`, then what it did.
     lines = [
         line.split("#")[0].strip().replace("pip install x", "pip list")
-        for line in block("docs/index.md", "PIPLOCKHOOK=0 pip install x").splitlines()
+        for line in block(page, "PIPLOCKHOOK=0 pip install x").splitlines()
     ]
     try:
         for line in filter(None, lines):
@@ -407,3 +412,62 @@ def test_performance_page_is_what_run_all_writes(wheelhouse, tmp_path):
     stress = r"(hook|PIPLOCKHOOK=0): \d+ operations, \d+/\d+ rounds with problems, \d+s in all"
     for text in (written, block("docs/performance.md", "operations,")):
         assert len(re.findall(rf"^{stress}$", text, re.M)) == 2
+
+
+def dot_files(folder):
+    return sorted(name for name in os.listdir(folder) if name.startswith("."))
+
+
+@pytest.mark.slow
+@main_run_only
+@pytest.mark.parametrize("page", ["README.md", "docs/files.md"])
+def test_uninstalling_leaves_what_the_pages_say(make_venv, page):
+    """files.md's table for a venv, then its uninstall line: the package, its
+    .pth and the disabled marker go; .lock and .lock.turnstile stay, and pip is
+    no longer locked."""
+    venv = make_venv()
+    assert run_in(venv, "pip list").returncode == 0
+    assert dot_files(venv.path) == [".lock", ".lock.turnstile"]
+    assert "`<venv>/.lock`, `<venv>/.lock.turnstile`" in read("docs/files.md")
+    assert run_in(venv, "piplockhook disable").returncode == 0
+    (line,) = block(page, "pip uninstall -y piplockhook").strip().splitlines()
+    result = run_in(venv, line, PIPLOCKHOOK="1", PIPLOCKHOOK_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert f"acquired exclusive lock {venv.lock_path} " in result.stderr  # under the lock to the end
+    assert not [n for n in os.listdir(venv.site_packages) if n.startswith("piplockhook")]
+    assert "wrapt" in venv.installed()
+    assert dot_files(venv.path) == [".lock", ".lock.turnstile"]
+    for name in dot_files(venv.path):
+        assert os.path.getsize(os.path.join(venv.path, name)) == 0
+    assert "acquired" not in run_in(venv, "pip list", PIPLOCKHOOK_DEBUG="1").stderr
+
+
+@pytest.mark.slow
+@main_run_only
+@pytest.mark.skipif(not shutil.which("zip"), reason="no zip on this machine")
+def test_bundle_recipe_keeps_the_lock_files_out(venv, tmp_path):
+    """files.md: --target leaves DIR/.lock and DIR/.lock.turnstile; the zip
+    line packs everything else; with PIPLOCKHOOK_LOCKFILE nothing of ours is
+    in the folder; --dry-run --target creates no folder at all."""
+    import zipfile
+
+    (tmp_path / "requirements.txt").write_text("plhsmall\n")
+    install, pack, elsewhere = block("docs/files.md", "lambda.zip").strip().splitlines()
+    package = tmp_path / "build" / "package"
+    for line in (install, pack):
+        result = run_in(venv, line, cwd=str(tmp_path), PIPLOCKHOOK_DEBUG="1")
+        assert result.returncode == 0, (line, result.stderr)
+    assert dot_files(package) == [".lock", ".lock.turnstile"]
+    names = zipfile.ZipFile(tmp_path / "build" / "lambda.zip").namelist()
+    assert any(name.startswith("plhsmall") for name in names), names
+    assert not [name for name in names if ".lock" in name], names
+    shutil.rmtree(tmp_path / "build")
+    result = run_in(venv, elsewhere, cwd=str(tmp_path), PIPLOCKHOOK_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert f"acquired exclusive lock {tmp_path}/build/package.lock " in result.stderr
+    assert dot_files(package) == []
+    assert sorted(os.listdir(tmp_path / "build")) == ["package", "package.lock", "package.lock.turnstile"]
+    # The page's --dry-run sentence: no folder, no lock file, nothing said.
+    dry = run_in(venv, "pip install --dry-run --target dry plhsmall", cwd=str(tmp_path))
+    assert dry.returncode == 0 and "piplockhook" not in dry.stderr, dry.stderr
+    assert not os.path.exists(tmp_path / "dry")
