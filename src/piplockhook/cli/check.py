@@ -21,7 +21,7 @@ import threading
 from typing import Callable, NamedTuple
 
 from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command
-from piplockhook.cli.status import read_only_note, unlocked_effect
+from piplockhook.cli.status import read_only_environment, read_only_note, unlocked_effect
 from piplockhook.locations import location_for_options, why_unlockable
 from piplockhook.lock import primitive
 from piplockhook.settings import Settings
@@ -265,8 +265,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         works = _check_directory(directory, "")
     else:
         works = _check_lock_file(where.path)
-    if not os.access(where.environment, os.W_OK):
-        print(read_only_note(where.environment))  # reading is locked, writing is the owner's
+    read_only = read_only_environment(where.environment, settings.lockfile)
+    if read_only:
+        print(read_only_note(read_only))  # reading is locked, writing is the owner's
     elif os.path.exists(where.path) and not os.access(where.path, os.W_OK):
         fails, why = read_only_problem(where.path, mount_of(directory))
         print(f"locking does NOT work: {why}" if fails else f"WARNING: {why}")

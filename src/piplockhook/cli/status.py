@@ -162,6 +162,14 @@ def unlocked_effect(path: str) -> tuple[str, str, str]:
     )
 
 
+def read_only_environment(environment: str, override: str | None) -> str:
+    """The environment this user may only read, "" where it may write it: its
+    site-packages tells, also where PIPLOCKHOOK_LOCKFILE puts the lock elsewhere."""
+    if os.access(SITE_PACKAGES, os.W_OK):
+        return ""
+    return SITE_PACKAGES if override else environment
+
+
 def read_only_note(environment: str) -> str:
     """The truth for a user who may only read `environment`: reading is locked, writing is the owner's."""
     owner = other_owner(environment) or "the owner"
@@ -225,9 +233,9 @@ def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str,
     where = location_for_options(None, settings.lockfile)
     unlockable = why_unlockable(where.path)  # once: a missing file is probed with a scratch file
     ours = lock_state(where.path, "piplockhook", where.environment, unlockable)
-    read_only = not unlockable and not os.access(where.environment, os.W_OK)
-    if read_only:
-        ours["note"] = read_only_note(where.environment)
+    read_only = read_only_environment(where.environment, settings.lockfile)
+    if read_only and not unlockable:
+        ours["note"] = read_only_note(read_only)
     locks = [ours] + [lock_state(path, "uv", name) for path, name in where.uv_locks]
     if not settings.lockfile and user_installs_allowed():  # the override replaces --user's lock too
         user = user_location()
@@ -259,7 +267,7 @@ def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str,
         "lock_path": where.path,
         "lock_file_exists": ours["exists"],
         "lock_note": ours["note"],
-        "read_only": read_only,
+        "read_only": bool(read_only),
         "holders": ours["holders"],
         "locks": locks,
         "holders_known": _holders.kernel_names_holders(),
