@@ -88,13 +88,26 @@ def location_for_options(options: Any, override: str | None = None) -> LockLocat
             elsewhere = directory_location(directory)
             break
     if elsewhere is None and getattr(options, "use_user_site", False):
-        base = site.getuserbase()
-        elsewhere = LockLocation(os.path.join(base, OWN_LOCK_NAME), base)
+        elsewhere = user_location()
     if elsewhere is None:
         return environment_location(override)
     if override:  # not this interpreter's packages: uv would lock no file of its own here
         return LockLocation(override, os.path.dirname(override))
     return elsewhere
+
+
+def user_location() -> LockLocation:
+    """The lock of `pip install --user`: a file in the user base directory."""
+    base = site.getuserbase()
+    return LockLocation(os.path.join(base, OWN_LOCK_NAME), base)
+
+
+def nearest_directory(path: str) -> str:
+    """The directory a missing `path` would be made in: its nearest existing ancestor."""
+    parent = os.path.dirname(path)
+    while parent and not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    return parent
 
 
 def why_unlockable(path: str) -> str:
@@ -109,9 +122,7 @@ def why_unlockable(path: str) -> str:
         except OSError as exc:
             return f"cannot open {path}: {exc.strerror}"
         return ""
-    parent = os.path.dirname(path)
-    while parent and not os.path.lexists(parent) and os.path.dirname(parent) != parent:
-        parent = os.path.dirname(parent)
+    parent = nearest_directory(path)
     if not os.path.isdir(parent):
         return f"cannot create {path}: {parent} is not a directory"
     probe = os.path.join(parent, f".piplockhook-probe-{os.getpid()}")

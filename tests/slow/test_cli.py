@@ -174,25 +174,30 @@ def test_status_json_keys_are_stable(venv):
             "site_packages",
             "installed",
             "default",
+            "switch",
             "active",
             "reasons",
+            "pip_here",
+            "hints",
             "environment",
             "lock_path",
             "lock_file_exists",
             "lock_note",
             "locked",
             "unlocked_reason",
+            "read_only",
             "holders",
             "holders_known",
             "leftovers",
             "locks",
         ]
     )
-    assert info["installed"] and info["active"] and info["reasons"] == []
+    assert info["installed"] and info["active"] and info["reasons"] == [] and info["pip_here"] == "locked"
     assert info["lock_path"] == venv.lock_path
-    # In a venv uv locks <venv>/.lock too: one file (test_uv_system.py: the others).
+    # In a venv uv locks <venv>/.lock too, and pip refuses --user: one file
+    # (test_uv_system.py and test_status_agrees_with_pip.py: the others).
     assert [(lock["path"], lock["kind"]) for lock in info["locks"]] == [(venv.lock_path, "piplockhook")]
-    assert sorted(info["locks"][0]) == ["exists", "for", "holders", "kind", "note", "path"]
+    assert sorted(info["locks"][0]) == ["exists", "for", "holders", "kind", "note", "path", "taken_by"]
 
 
 def test_status_reports_leftovers_of_a_killed_pip(venv):
@@ -207,8 +212,10 @@ def test_status_reports_leftovers_of_a_killed_pip(venv):
 
 
 def test_status_says_why_it_is_not_active(venv):
-    info = json.loads(cli(venv, "status", "--json", env=venv.env(PIPLOCKHOOK="0"), check=True).stdout)
-    assert not info["active"] and "PIPLOCKHOOK=0" in info["reasons"][0]
+    result = cli(venv, "status", "--json", env=venv.env(PIPLOCKHOOK="0"))
+    info = json.loads(result.stdout)
+    assert result.returncode == 1 and not info["active"] and "PIPLOCKHOOK=0" in info["reasons"][0]
+    assert info["pip_here"] == "unlocked" and info["hints"] == ["unset PIPLOCKHOOK to lock this shell's pip runs"]
 
 
 def test_disable_enable_round_trip_seen_by_real_pip(venv):
@@ -217,8 +224,9 @@ def test_disable_enable_round_trip_seen_by_real_pip(venv):
 
     try:
         assert cli(venv, "disable", check=True).returncode == 0
-        info = json.loads(cli(venv, "status", "--json", check=True).stdout)
-        assert info["default"] == "off" and not info["active"]
+        result = cli(venv, "status", "--json")
+        info = json.loads(result.stdout)
+        assert result.returncode == 1 and info["default"] == "off" and not info["active"]
         assert not events()
         assert events(PIPLOCKHOOK="1")
     finally:

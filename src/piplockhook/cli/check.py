@@ -5,7 +5,10 @@ exclusively the other must get neither mode; while one holds it shared the other
 must get shared but not exclusive. The mount is then looked up: where it keeps
 locks on this host (NFS with local_lock or nolock) the check fails, as two
 processes here cannot show that; where locks may not be seen from other hosts,
-it warns.
+it warns. Where this user may make no file beside the lock (a root-owned
+environment that others only read), the two contend on the lock file itself,
+opened as this user's pip opens it, with requests that never wait; the user is
+then told the truth: reading is locked, writing is the owner's.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import os
 import subprocess
 import sys
 import threading
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command
+from piplockhook.cli.status import read_only_environment, read_only_note, unlocked_effect
 from piplockhook.locations import location_for_options, why_unlockable
 from piplockhook.lock import primitive
 from piplockhook.settings import Settings
@@ -28,7 +32,10 @@ example:
   PIPLOCKHOOK_LOCKFILE=/nfs/venv/.lock piplockhook check
 
 Exit status 0 when locking works here (warnings may still be printed), 1 when
-it does not."""
+it does not: each such line says what a pip here does then and, on a "hint:"
+line, the fix. A user who may only read the environment is tested on the lock
+file itself, read-only as its pip opens it (its pips that read are locked;
+writing is the owner's)."""
 
 # The other process: takes what it is told on stdin, answers on stdout.
 _PEER = r"""
@@ -41,6 +48,8 @@ for line in sys.stdin:
         primitive.lock(fd, word == "exclusive")
     elif word == "release":
         primitive.unlock(fd)
+    elif word == "hold-shared":
+        word = "yes" if primitive.try_lock(fd, False) else "no"
     elif word.startswith("try-"):
         got = primitive.try_lock(fd, word == "try-exclusive")
         if got:
@@ -48,6 +57,12 @@ for line in sys.stdin:
         word = "yes" if got else "no"
     print(word, flush=True)
 """
+
+
+ELSEWHERE = (
+    "set PIPLOCKHOOK_LOCKFILE to a file on a filesystem where `piplockhook check` passes, "
+    "the same file for every pip of this environment"
+)
 
 
 class Mount(NamedTuple):
@@ -124,85 +139,138 @@ def read_only_problem(path: str, mount: Mount | None) -> tuple[bool, str]:
     return False, f"{where}: fine here, but an NFSv4 mount would refuse it the exclusive lock (EBADF)"
 
 
-def contend(directory: str, timeout: float = 20.0) -> tuple[bool, str]:
-    """Run the two-process test in `directory`; (works, what failed)."""
-    scratch = os.path.join(directory, f".piplockhook-check-{os.getpid()}")
+class _Peer:
+    """The other process: locks `path` as told on its stdin (see _PEER)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.timeout = timeout
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _PEER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def ask(self, word: str) -> str:
+        to_peer, from_peer = self.proc.stdin, self.proc.stdout
+        assert to_peer is not None and from_peer is not None  # both are pipes
+        to_peer.write(word + "\n")
+        to_peer.flush()
+        # A thread, not select(): Windows' select takes sockets only.
+        answer: list[str] = []
+        reader = threading.Thread(target=lambda: answer.append(from_peer.readline()), daemon=True)
+        reader.start()
+        reader.join(self.timeout)
+        if not answer:
+            raise TimeoutError(f"the other process did not answer {word!r} within {self.timeout:g}s")
+        return answer[0].strip()
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=self.timeout)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+Steps = Callable[[int, _Peer], list[tuple[str, bool]]]
+
+
+def _both_ways(fd: int, peer: _Peer) -> list[tuple[str, bool]]:
+    """Each mode against each, waiting where a pip would: (what, as it should be)."""
+    expectations = []
+    peer.ask("exclusive")
+    expectations.append(("shared while another holds it exclusively", not primitive.try_lock(fd, False)))
+    expectations.append(("exclusive while another holds it exclusively", not primitive.try_lock(fd, True)))
+    peer.ask("release")
+    peer.ask("shared")
+    got_shared = primitive.try_lock(fd, False)
+    expectations.append(("shared beside another shared holder", got_shared))
+    if got_shared:
+        primitive.unlock(fd)
+    expectations.append(("exclusive while another holds it shared", not primitive.try_lock(fd, True)))
+    peer.ask("release")
+    primitive.lock(fd, False)
+    expectations.append(("the other's exclusive while we hold it shared", peer.ask("try-exclusive") == "no"))
+    primitive.unlock(fd)
+    return expectations
+
+
+def _without_waiting(fd: int, peer: _Peer) -> list[tuple[str, bool]]:
+    """On a lock file pips use: no request waits, so no pip is held up by more than a moment."""
+    if peer.ask("hold-shared") == "no":  # a holder has it exclusively now: it must refuse us too
+        return [("shared while another holds it exclusively", not primitive.try_lock(fd, False))]
+    got_shared = primitive.try_lock(fd, False)
+    if got_shared:
+        primitive.unlock(fd)
+    refused = not primitive.try_lock(fd, True)
+    if not refused:
+        primitive.unlock(fd)
+    peer.ask("release")
+    return [("shared beside another shared holder", got_shared), ("exclusive while another holds it shared", refused)]
+
+
+def _contend(path: str, create: bool, steps: Steps, what: str, timeout: float) -> tuple[bool, str]:
+    """Two processes take `path` through `steps`; (works, what failed)."""
     fd = None
     peer = None
     try:
-        fd = primitive.open_lock_file(scratch, True)
-        peer = subprocess.Popen(
-            [sys.executable, "-c", _PEER, scratch], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-        to_peer, from_peer = peer.stdin, peer.stdout
-        assert to_peer is not None and from_peer is not None  # both are pipes
-
-        def ask(word: str) -> str:
-            to_peer.write(word + "\n")
-            to_peer.flush()
-            # A thread, not select(): Windows' select takes sockets only.
-            answer: list[str] = []
-            reader = threading.Thread(target=lambda: answer.append(from_peer.readline()), daemon=True)
-            reader.start()
-            reader.join(timeout)
-            if not answer:
-                raise TimeoutError(f"the other process did not answer {word!r} within {timeout:g}s")
-            return answer[0].strip()
-
-        expectations = []
-        ask("exclusive")
-        expectations.append(("shared while another holds it exclusively", not primitive.try_lock(fd, False)))
-        expectations.append(("exclusive while another holds it exclusively", not primitive.try_lock(fd, True)))
-        ask("release")
-        ask("shared")
-        got_shared = primitive.try_lock(fd, False)
-        expectations.append(("shared beside another shared holder", got_shared))
-        if got_shared:
-            primitive.unlock(fd)
-        expectations.append(("exclusive while another holds it shared", not primitive.try_lock(fd, True)))
-        ask("release")
-        primitive.lock(fd, False)
-        expectations.append(("the other's exclusive while we hold it shared", ask("try-exclusive") == "no"))
-        primitive.unlock(fd)
-        failed = [name for name, ok in expectations if not ok]
-        if failed:
-            return False, "; ".join(f"wrong: {f}" for f in failed)
-        why = local_only(mount_of(directory))
-        if why:
-            return False, f"two processes here excluded each other, but {why}"
-        return True, ""
+        fd = primitive.open_lock_file(path, create)
+        peer = _Peer(path, timeout)
+        failed = [name for name, ok in steps(fd, peer) if not ok]
+        return not failed, "; ".join(f"wrong: {f}" for f in failed)
     except TimeoutError as exc:
         return False, str(exc)
     except OSError as exc:
-        return False, f"cannot lock a file in {directory}: {exc.strerror or exc}"
+        return False, f"cannot lock {what}: {exc.strerror or exc}"
     finally:
         if peer is not None:
-            try:
-                if peer.stdin is not None:
-                    peer.stdin.close()
-                peer.wait(timeout=timeout)
-            except Exception:
-                peer.kill()
+            peer.close()
         if fd is not None:
             os.close(fd)
+
+
+def contend(directory: str, timeout: float = 20.0) -> tuple[bool, str]:
+    """Run the two-process test on a scratch file in `directory`; (works, what failed)."""
+    scratch = os.path.join(directory, f".piplockhook-check-{os.getpid()}")
+    try:
+        works, failed = _contend(scratch, True, _both_ways, f"a file in {directory}", timeout)
+    finally:
         try:
             os.remove(scratch)
         except OSError:
             pass
+    why = local_only(mount_of(directory)) if works else None
+    if why:
+        return False, f"two processes here excluded each other, but {why}"
+    return works, failed
+
+
+def contend_on(path: str, timeout: float = 20.0) -> tuple[bool, str]:
+    """The two-process test on the lock file itself, where this user may make
+    no scratch file beside it: each process opens it as this user's pip does
+    (read-only, where that is all it may); (works, what failed)."""
+    return _contend(path, False, _without_waiting, path, timeout)
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     where = location_for_options(None, settings.lockfile)
     unlockable = why_unlockable(where.path)
-    if unlockable:  # the same words as status: pip would run unlocked
-        print(f"locking does NOT work: {unlockable}; pip runs unlocked here")
+    if unlockable:  # the same words as status: what a pip here does then, and the fix
+        does, _, hint = unlocked_effect(where.path)
+        print(f"locking does NOT work: {unlockable}; {does}")
+        print(f"  hint: {hint}")
         return EXIT_FAILED
     directory = os.path.dirname(where.path)
-    works = _check_directory(directory, "")
-    if os.path.exists(where.path) and not os.access(where.path, os.W_OK):
+    if os.access(directory, os.W_OK):
+        works = _check_directory(directory, "")
+    else:
+        works = _check_lock_file(where.path)
+    read_only = read_only_environment(where.environment, settings.lockfile)
+    if read_only:
+        print(read_only_note(read_only))  # reading is locked, writing is the owner's
+    elif os.path.exists(where.path) and not os.access(where.path, os.W_OK):
         fails, why = read_only_problem(where.path, mount_of(directory))
-        print(f"{'locking does NOT work' if fails else 'warning'}: {why}")
+        print(f"locking does NOT work: {why}" if fails else f"WARNING: {why}")
         works = works and not fails
     for uv_directory in sorted({os.path.dirname(p) for p in where.uv_paths} - {directory}):
         works = _check_directory(uv_directory, " (uv's lock for this Python)") and works
@@ -211,14 +279,30 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check_directory(directory: str, what: str) -> bool:
     works, problem = contend(directory)
-    mount = mount_of(directory)
-    on = f" ({mount.fstype} at {mount.point})" if mount else ""
+    proof = "two processes excluded each other in shared and exclusive modes"
+    return _say(works, problem, f"in {directory}", directory, what, proof)
+
+
+def _check_lock_file(path: str) -> bool:
+    works, problem = contend_on(path)
+    opened = "read-only " if not os.access(path, os.W_OK) else ""
+    proof = (
+        f"two processes, each with it open {opened}as this user's pip opens it, excluded each other "
+        "(this user may make no scratch file beside it, so no request waited)"
+    )
+    return _say(works, problem, f"on {path}", path, "", proof)
+
+
+def _say(works: bool, problem: str, where: str, path: str, what: str, proof: str) -> bool:
+    """The lines of one test at `path`: works or NOT (with its hint), then its mount's warnings."""
+    mount = mount_of(path)
+    where += (f" ({mount.fstype} at {mount.point})" if mount else "") + what
     if works:
-        print(
-            f"locking works in {directory}{on}{what}: two processes excluded each other in shared and exclusive modes"
-        )
+        print(f"locking works {where}: {proof}")
     else:
-        print(f"locking does NOT work in {directory}{on}{what}: {problem}")
+        print(f"locking does NOT work {where}: {problem}")
+        if not local_only(mount):  # that line says its fix
+            print(f"  hint: {ELSEWHERE}")
     for warning in warnings_for(mount):
         print(f"WARNING: {warning}")
     return works
