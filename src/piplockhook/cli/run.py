@@ -3,8 +3,11 @@
 Unlike SageMath's sage-flock, which ``exec``s the command and so loses its lock
 on Python 3 (the descriptor is close-on-exec), this process stays as the
 command's parent and holds the lock until the command has exited. The command
+inherits the lock's descriptors too (POSIX), so killing this process, even with
+SIGKILL, frees nothing while the command lives, as with flock(1). The command
 and its children see the lock in ``PIPLOCKHOOK_HELD``, so pips run inside it
-do not wait for it.
+do not wait for it, also once this process is gone (the holder file names the
+command as its heir).
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ examples:
   piplockhook run --lockfile /shared/sage.lock --timeout 600 -- ./build.sh
 
 The lock is held until COMMAND exits; its exit status is returned (128+N if
-a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. pips run
-inside COMMAND do not wait for the lock this run holds."""
+a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. COMMAND
+holds the lock too: killing run (even with SIGKILL) frees nothing while
+COMMAND runs. pips run inside COMMAND do not wait for the lock this run holds."""
 
 _WAIT_STEP_SECONDS = 0.5
 
@@ -64,7 +68,10 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock | None) -
             return EXIT_USAGE
     try:
         try:
-            child = subprocess.Popen(command)
+            # The command holds the lock with us, and on should we be killed (pass_fds: POSIX only).
+            child = subprocess.Popen(command, pass_fds=lock.inheritable() if lock is not None else [])
+            if lock is not None:
+                lock.handed_to(child.pid)
         except OSError as exc:
             error_line(f"cannot run {command[0]}: {exc.strerror}")
             return 127 if isinstance(exc, FileNotFoundError) else 126
