@@ -88,7 +88,7 @@ def test_pip_needing_more_than_run_holds_warns_once_and_goes_on(venv):
     venv.pip("install", "plhsmall==1.0")
     result = cli(venv, "run", "-s", "--", os.path.join(venv.bin, "pip"), "uninstall", "-y", "plhsmall", timeout=60)
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: ")]
     assert len(warnings) == 1 and "-x" in warnings[0]
     assert "plhsmall" not in venv.installed()
 
