@@ -113,6 +113,24 @@ def test_run_waits_with_the_words_pip_uses(venv, holder, tmp_path):
         proc.kill()
 
 
+def test_run_is_an_explicit_request_that_piplockhook_0_does_not_drop(venv):
+    # PIPLOCKHOOK=0 opts pip runs out; run was asked for its lock and takes it
+    # (before: it ran COMMAND unlocked, saying nothing, and this probe got the lock).
+    proc = start_cli(venv, "run", "-x", "--", *WAIT_FOR_STDIN, PIPLOCKHOOK="0", PIPLOCKHOOK_DEBUG="1")
+    try:
+        proc.expect("ready", stream="stdout")
+        assert not can_lock(venv, venv.lock_path, "shared")
+        proc.send("done")
+        rc, _, err = proc.finish()
+        assert rc == 0
+        acquired = rf"^piplockhook: acquired exclusive lock {re.escape(venv.lock_path)} \(waited "
+        assert re.search(acquired, err, re.M), err
+        assert "  " not in err and "skipped" not in err, err
+        assert can_lock(venv, venv.lock_path, "exclusive")
+    finally:
+        proc.kill()
+
+
 def test_run_timeout(venv, holder):
     h = holder(venv.lock_path)
     h.hold("exclusive")
