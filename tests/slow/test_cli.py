@@ -131,6 +131,22 @@ def test_run_is_an_explicit_request_that_piplockhook_0_does_not_drop(venv):
         proc.kill()
 
 
+def test_ctrl_c_on_a_waiting_run_says_what_pip_says(venv, holder):
+    h = holder(venv.lock_path)
+    h.hold("exclusive")
+    proc = start_cli(venv, "run", "--", "touch", os.path.join(venv.path, "ran"))
+    try:
+        proc.expect("piplockhook: waiting for exclusive lock on ")  # after its second of patience
+        proc.proc.send_signal(signal.SIGINT)
+        rc, _, err = proc.finish(timeout=30)
+        assert rc == 1  # pip's status for a cancelled command
+        assert err.splitlines()[-1] == "ERROR: Operation cancelled by user", err
+        assert "Traceback" not in err and not os.path.exists(os.path.join(venv.path, "ran"))
+    finally:
+        proc.kill()
+        h.release()
+
+
 def test_run_timeout(venv, holder):
     h = holder(venv.lock_path)
     h.hold("exclusive")

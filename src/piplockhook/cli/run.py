@@ -25,7 +25,7 @@ from piplockhook.cli.base_command import EXIT_FAILED, EXIT_USAGE, Command, add_l
 from piplockhook.locations import location_for_options
 from piplockhook.lock import EXCLUSIVE, SHARED, LockError, LockTimeout
 from piplockhook.lock.environment import EnvironmentLock
-from piplockhook.report import error_line
+from piplockhook.report import cancelled_line, error_line
 from piplockhook.settings import Settings
 
 EPILOG = """\
@@ -38,7 +38,8 @@ The lock is held until COMMAND exits; its exit status is returned (128+N if
 a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. COMMAND
 holds the lock too: killing run (even with SIGKILL) frees nothing while
 COMMAND runs. pips run inside COMMAND do not wait for the lock this run holds.
-PIPLOCKHOOK=0 opts pip runs out, not this one: run always takes its lock."""
+PIPLOCKHOOK=0 opts pip runs out, not this one: run always takes its lock.
+Ctrl-C while run waits for the lock ends it as it ends pip (exit status 1)."""
 
 _WAIT_STEP_SECONDS = 0.5
 
@@ -61,9 +62,10 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
     except LockError as exc:
         error_line(str(exc))
         return EXIT_FAILED if isinstance(exc, LockTimeout) else EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C while waiting: as pip says it, with pip's status
         lock.close()
-        return 128 + signal.SIGINT
+        cancelled_line()
+        return EXIT_FAILED
     if lock.unavailable:
         error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
         lock.close()
