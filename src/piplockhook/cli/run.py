@@ -36,10 +36,12 @@ examples:
 
 The lock is held until COMMAND exits; its exit status is returned (128+N if
 a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. COMMAND
-holds the lock too: killing run (even with SIGKILL) frees nothing while
-COMMAND runs. pips run inside COMMAND do not wait for the lock this run holds.
-PIPLOCKHOOK=0 opts pip runs out, not this one: run always takes its lock.
-Ctrl-C while run waits for the lock ends it as it ends pip (exit status 1)."""
+holds the lock too (not yet on Windows): killing run, even with SIGKILL,
+frees nothing while COMMAND runs, and a process COMMAND leaves running in
+the background keeps it, as with flock(1). pips run inside COMMAND do not
+wait for the lock this run holds. PIPLOCKHOOK=0 opts pip runs out, not this
+one: run always takes its lock. Ctrl-C while run waits for the lock ends it
+as it ends pip (exit status 1)."""
 
 _WAIT_STEP_SECONDS = 0.5
 
