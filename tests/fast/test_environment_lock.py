@@ -13,7 +13,7 @@ import time
 import pytest
 
 from piplockhook.locations import LockLocation
-from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, LockError, LockTimeout, environment, holders
+from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, LockError, LockTimeout, environment, holderfiles, holders
 from piplockhook.lock.environment import TURNSTILE_SUFFIX, EnvironmentLock, environment_lock
 from piplockhook.report import Reporter
 from piplockhook.settings import read
@@ -301,3 +301,19 @@ def test_holders_are_parsed_from_proc_locks_and_other_namespaces_named():
     described = holders.describe([holders.Holder(4242, "exclusive", "pip install x", 12.4)])
     assert described == "pid 4242 (exclusive, running 12s): pip install x"
     assert "left no holder file, so probably not piplockhook" in holders.describe([])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="run hands no lock to its command on Windows")
+def test_a_held_lock_hands_its_descriptors_and_names_its_heir(tmp_path):
+    lock = make(tmp_path)
+    assert lock.inheritable() == []  # nothing held, nothing to hand on
+    lock.acquire(EXCLUSIVE)
+    try:
+        fds = lock.inheritable()
+        assert lock.file.fd in fds and len(fds) == 2  # the lock file and the holder file
+        assert all(os.get_inheritable(fd) for fd in fds)
+        lock.handed_to(4242)
+        assert holderfiles.heir_of(lock.path, os.getpid()) == 4242
+    finally:
+        lock.close()
+    assert holderfiles.heir_of(lock.path, os.getpid()) == 0

@@ -88,7 +88,7 @@ def test_pip_needing_more_than_run_holds_warns_once_and_goes_on(venv):
     venv.pip("install", "plhsmall==1.0")
     result = cli(venv, "run", "-s", "--", os.path.join(venv.bin, "pip"), "uninstall", "-y", "plhsmall", timeout=60)
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: ")]
     assert len(warnings) == 1 and "-x" in warnings[0]
     assert "plhsmall" not in venv.installed()
 
@@ -111,6 +111,40 @@ def test_run_waits_with_the_words_pip_uses(venv, holder, tmp_path):
         assert re.search(r"^piplockhook: acquired exclusive lock after waiting \d+\.\ds$", err, re.M), err
     finally:
         proc.kill()
+
+
+def test_run_is_an_explicit_request_that_piplockhook_0_does_not_drop(venv):
+    # PIPLOCKHOOK=0 opts pip runs out; run was asked for its lock and takes it
+    # (before: it ran COMMAND unlocked, saying nothing, and this probe got the lock).
+    proc = start_cli(venv, "run", "-x", "--", *WAIT_FOR_STDIN, PIPLOCKHOOK="0", PIPLOCKHOOK_DEBUG="1")
+    try:
+        proc.expect("ready", stream="stdout")
+        assert not can_lock(venv, venv.lock_path, "shared")
+        proc.send("done")
+        rc, _, err = proc.finish()
+        assert rc == 0
+        acquired = rf"^piplockhook: acquired exclusive lock {re.escape(venv.lock_path)} \(waited "
+        assert re.search(acquired, err, re.M), err
+        assert "  " not in err and "skipped" not in err, err
+        assert can_lock(venv, venv.lock_path, "exclusive")
+    finally:
+        proc.kill()
+
+
+def test_ctrl_c_on_a_waiting_run_says_what_pip_says(venv, holder):
+    h = holder(venv.lock_path)
+    h.hold("exclusive")
+    proc = start_cli(venv, "run", "--", "touch", os.path.join(venv.path, "ran"))
+    try:
+        proc.expect("piplockhook: waiting for exclusive lock on ")  # after its second of patience
+        proc.proc.send_signal(signal.SIGINT)
+        rc, _, err = proc.finish(timeout=30)
+        assert rc == 1  # pip's status for a cancelled command
+        assert err.splitlines()[-1] == "ERROR: Operation cancelled by user", err
+        assert "Traceback" not in err and not os.path.exists(os.path.join(venv.path, "ran"))
+    finally:
+        proc.kill()
+        h.release()
 
 
 def test_run_timeout(venv, holder):

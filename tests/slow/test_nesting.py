@@ -56,7 +56,7 @@ def test_child_needing_more_than_its_parent_warns_and_goes_on(venv, tmp_path):
     venv.pip("install", "plhsmall==1.0")
     result = run_under_parent(venv, tmp_path, "shared", "uninstall", "-y", "plhsmall")
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: ")]
     assert len(warnings) == 1 and "piplockhook run -x" in warnings[0]
     assert "plhsmall" not in venv.installed()
 

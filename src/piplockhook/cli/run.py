@@ -3,8 +3,14 @@
 Unlike SageMath's sage-flock, which ``exec``s the command and so loses its lock
 on Python 3 (the descriptor is close-on-exec), this process stays as the
 command's parent and holds the lock until the command has exited. The command
+inherits the lock's descriptors too (POSIX), so killing this process, even with
+SIGKILL, frees nothing while the command lives, as with flock(1). The command
 and its children see the lock in ``PIPLOCKHOOK_HELD``, so pips run inside it
-do not wait for it.
+do not wait for it, also once this process is gone (the holder file names the
+command as its heir).
+
+``run`` is an explicit request: ``PIPLOCKHOOK=0`` (which opts pip runs out)
+does not apply to it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from piplockhook.cli.base_command import EXIT_FAILED, EXIT_USAGE, Command, add_l
 from piplockhook.locations import location_for_options
 from piplockhook.lock import EXCLUSIVE, SHARED, LockError, LockTimeout
 from piplockhook.lock.environment import EnvironmentLock
-from piplockhook.report import Reporter, error_line
+from piplockhook.report import cancelled_line, error_line
 from piplockhook.settings import Settings
 
 EPILOG = """\
@@ -29,8 +35,13 @@ examples:
   piplockhook run --lockfile /shared/sage.lock --timeout 600 -- ./build.sh
 
 The lock is held until COMMAND exits; its exit status is returned (128+N if
-a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. pips run
-inside COMMAND do not wait for the lock this run holds."""
+a signal N ended it). SIGINT and SIGTERM are forwarded to COMMAND. COMMAND
+holds the lock too (not yet on Windows): killing run, even with SIGKILL,
+frees nothing while COMMAND runs, and a process COMMAND leaves running in
+the background keeps it, as with flock(1). pips run inside COMMAND do not
+wait for the lock this run holds. PIPLOCKHOOK=0 opts pip runs out, not this
+one: run always takes its lock. Ctrl-C while run waits for the lock ends it
+as it ends pip (exit status 1)."""
 
 _WAIT_STEP_SECONDS = 0.5
 
@@ -46,25 +57,26 @@ def _terminal_sends_it_too() -> bool:
         return False
 
 
-def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock | None) -> int:
-    """Run `command` holding `lock` in `mode` (None: unlocked, PIPLOCKHOOK=0);
-    return its exit status (128+N for signal N)."""
-    if lock is not None:
-        try:
-            lock.acquire(mode)
-        except LockError as exc:
-            error_line(str(exc))
-            return EXIT_FAILED if isinstance(exc, LockTimeout) else EXIT_USAGE
-        except KeyboardInterrupt:
-            lock.close()
-            return 128 + signal.SIGINT
-        if lock.unavailable:
-            error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
-            lock.close()
-            return EXIT_USAGE
+def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
+    """Run `command` holding `lock` in `mode`; return its exit status (128+N for signal N)."""
+    try:
+        lock.acquire(mode)
+    except LockError as exc:
+        error_line(str(exc))
+        return EXIT_FAILED if isinstance(exc, LockTimeout) else EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C while waiting: as pip says it, with pip's status
+        lock.close()
+        cancelled_line()
+        return EXIT_FAILED
+    if lock.unavailable:
+        error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
+        lock.close()
+        return EXIT_USAGE
     try:
         try:
-            child = subprocess.Popen(command)
+            # The command holds the lock with us, and on should we be killed (pass_fds: POSIX only).
+            child = subprocess.Popen(command, pass_fds=lock.inheritable())
+            lock.handed_to(child.pid)
         except OSError as exc:
             error_line(f"cannot run {command[0]}: {exc.strerror}")
             return 127 if isinstance(exc, FileNotFoundError) else 126
@@ -94,8 +106,7 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock | None) -
                 signal.signal(s, handler)
         return 128 - status if status < 0 else status
     finally:
-        if lock is not None:
-            lock.close()
+        lock.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,12 +134,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         command = command[1:]
     if not command:
         return usage_error("piplockhook run", "no COMMAND to run (see piplockhook run --help)")
-    mode = args.mode or EXCLUSIVE
-    if settings.opted_out:  # PIPLOCKHOOK=0: this invocation (and the pips in it) takes no lock
-        Reporter(settings.debug).debug("skipped", mode, "", "PIPLOCKHOOK opts this run out")
-        return run_locked(command, mode=mode, lock=None)
+    # An explicit request: PIPLOCKHOOK=0 opts pip runs out, never this lock (SPEC §4).
     lock = lock_at(location_for_options(None, settings.lockfile), settings, loud=False)
-    return run_locked(command, mode=mode, lock=lock)
+    return run_locked(command, mode=args.mode or EXCLUSIVE, lock=lock)
 
 
 COMMAND = Command(

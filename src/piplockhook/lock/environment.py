@@ -13,6 +13,9 @@ A process that takes a lock names it in the environment variable
 children, ``setup.py`` scripts and commands run by ``piplockhook run`` inherit.
 A marker line counts only while its pid is alive and, where the kernel tells us
 (Linux), an ancestor of this process: a stray exported value changes nothing.
+A holder that handed its lock to a child (``handed_to``: a ``piplockhook run``
+killed while its command runs) counts while that child, named in its still
+locked holder file, is this process or an ancestor.
 Within one process, the locks held are in ``ProcessState.held``.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING
@@ -98,9 +102,13 @@ def ancestor_mode(path: str, env: Mapping[str, str] = os.environ) -> str | None:
         return None
     from piplockhook.lock.holders import is_ancestor  # only for a marked path: a top-level pip skips it (P2)
 
-    if is_ancestor(hold[0]):
-        return hold[1]
-    return None
+    pid, mode = hold
+    if is_ancestor(pid):
+        return mode
+    # Its holder gone (a killed `piplockhook run`), the hold may live on in the
+    # command that inherited it: only a live holder file names that heir.
+    heir = holderfiles.heir_of(path, pid)
+    return mode if heir and is_ancestor(heir) else None
 
 
 def covering_mode(path: str, asking: object) -> tuple[str | None, str]:
@@ -230,6 +238,26 @@ class EnvironmentLock:
             self.reporter.acquired(mode, time.monotonic() - start)
             holderfiles.sweep(self.path)  # what a holder that died while we waited left
         self._publication.publish(self.path, mode, self)
+
+    def inheritable(self) -> list[int]:
+        """The descriptors that hold this lock (the lock file, uv's, the holder file), made
+        inheritable: a child given them holds the lock with us, and on after we are gone,
+        as flock(1)'s command does (a flock belongs to the open file, not to a process).
+        None on Windows (not yet: passing handles there is untested), where the lock ends with us."""
+        if sys.platform == "win32" or self.file.mode is None:
+            return []
+        holder_fd = self._holder_file.fd if self._holder_file is not None else None
+        fds = [f.fd for f in (self.file, *self.uv_files) if f.mode is not None and f.fd is not None]
+        fds += [holder_fd] if holder_fd is not None else []
+        for fd in fds:
+            os.set_inheritable(fd, True)
+        return fds
+
+    def handed_to(self, pid: int) -> None:
+        """`pid` inherited our descriptors (``inheritable``): the holder file names it, for
+        waiters and nested pips once we are gone."""
+        if self._holder_file is not None:
+            self._holder_file.name_heir(pid)
 
     def _write_holder_file(self, mode: str) -> None:
         self._holder_file = holder_file = holderfiles.OwnHolderFile(self.path, mode)

@@ -7,6 +7,12 @@ lost its holder (crashed, killed, its host gone: the kernel or the NFS server
 dropped the lock) and is removed, never shown. No clocks are compared to
 decide that and no daemon cleans up; the time a holder file gives is only shown.
 
+A holder that hands its lock to a child (``piplockhook run``: the command
+inherits the descriptors of the lock and of the holder file, so the lock lives
+as long as the command) adds an ``heir=PID`` line. Where the holder itself has
+died, waiters name the heir, and the heir's descendants count as covered by
+the hold (``heir_of``).
+
 A holder file is written before it is locked (NFS sends the text to the server
 when the lock is taken), so a waiter that finds one unlocked but complete in
 that instant removes it, and its holder, seeing its file gone, goes on
@@ -64,6 +70,10 @@ def _text(mode: str) -> str:
     return "".join(f"{k}={v}\n" for k, v in zip(_FIELDS, values)) if all("\n" not in v for v in values) else ""
 
 
+def _contents(text: str) -> bytes:
+    return f"{FORMAT}\n{text}end\n".encode("utf-8", "surrogateescape")
+
+
 class OwnHolderFile:
     """This process's holder file for one lock it holds; `path` is None where none could be written."""
 
@@ -71,16 +81,29 @@ class OwnHolderFile:
         self.path: str | None = f"{lock_path}{INFIX}{os.urandom(6).hex()}"
         self.fd: int | None = None
         self.problem = ""
+        self.text = _text(mode)
         try:
             self.fd = fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o644)
             # Written before it is locked: an NFS client sends written data to the server when a
             # lock is taken (a crashed host's holder file is complete), not when it is written.
-            os.write(fd, f"{FORMAT}\n{_text(mode)}end\n".encode("utf-8", "surrogateescape"))
+            os.write(fd, _contents(self.text))
             if not primitive.try_lock(fd, True, HOLDER_BYTE) or not names_file(self.path, fd):
                 raise OSError(f"{self.path} was removed before it was locked")  # a waiter took it for stale
         except (OSError, ValueError) as exc:  # NFSv4 needs the O_RDWR above for LOCK_EX
             self.problem = f"no holder file: {getattr(exc, 'strerror', None) or exc}"
             self.remove()
+
+    def name_heir(self, pid: int) -> None:
+        """Add ``heir=pid``: the child that inherited this file's descriptor, and the lock's.
+        Longer than the text it overwrites, so nothing of the old one is left."""
+        if self.fd is None:
+            return
+        try:
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            os.write(self.fd, _contents(f"{self.text}heir={pid}\n"))
+            os.fsync(self.fd)  # NFS: readers on other hosts see it now, not at close
+        except OSError:  # the old text stays, naming us: still true while we live
+            pass
 
     def remove(self) -> None:
         fd, path, self.fd, self.path = self.fd, self.path, None, None
@@ -133,21 +156,51 @@ def _mine(fields: dict[str, str]) -> bool:
     return fields["host"] == host_name() and fields["pid"] == str(os.getpid()) and fields["pidns"] == pid_namespace()
 
 
-def holders_from_files(lock_path: str) -> list[Holder]:
-    """The live holders that left a holder file beside `lock_path`, other than this process;
-    stale holder files are removed on the way."""
-    from piplockhook.lock.holders import Holder  # only when someone waits: a pip that never does skips it (P2)
-
+def _live_files(lock_path: str) -> list[dict[str, str]]:
+    """The fields of every live holder file beside `lock_path`; stale ones are removed on the way."""
     directory, name = os.path.split(lock_path)
     try:
         entries = [e for e in os.listdir(directory or ".") if e.startswith(name + INFIX)]
     except OSError:
         return []
-    here, namespace, now = host_name(), pid_namespace(), time.time()
+    now = time.time()
     found = []
     for entry in sorted(entries):
         fields = _read_live(os.path.join(directory, entry), now)
-        if fields is None or _mine(fields):
+        if fields is not None:
+            found.append(fields)
+    return found
+
+
+def _here(fields: dict[str, str]) -> bool:
+    """Is the holder file's process one whose pid means something here (this host, this pid namespace)?"""
+    return fields["host"] == host_name() and fields["pidns"] == pid_namespace()
+
+
+def _heir(fields: dict[str, str]) -> int:
+    heir = fields.get("heir", "")
+    return int(heir) if heir.isdigit() else 0
+
+
+def heir_of(lock_path: str, pid: int) -> int:
+    """The heir of `pid`'s live hold on `lock_path` (its holder file, still locked through the
+    descriptor the heir inherited, names one), else 0."""
+    for fields in _live_files(lock_path):
+        if fields["pid"] == str(pid) and _here(fields):
+            return _heir(fields)
+    return 0
+
+
+def holders_from_files(lock_path: str) -> list[Holder]:
+    """The live holders that left a holder file beside `lock_path`, other than this process;
+    stale holder files are removed on the way."""
+    # Only when someone waits: a pip that never does skips it (P2).
+    from piplockhook.lock.holders import Holder, is_alive
+
+    here, namespace, now = host_name(), pid_namespace(), time.time()
+    found = []
+    for fields in _live_files(lock_path):
+        if _mine(fields):
             continue
         try:
             since = max(0.0, now - float(fields["since"]))
@@ -155,8 +208,10 @@ def holders_from_files(lock_path: str) -> list[Holder]:
             since = None
         other_namespace = bool(fields["pidns"] and namespace and fields["pidns"] != namespace)
         host = "" if fields["host"] == here else fields["host"]
-        holder = Holder(int(fields["pid"]), fields["mode"], fields["command"], since, host, other_namespace)
-        found.append(holder)
+        pid = int(fields["pid"])
+        # Its holder gone, its lock kept by the heir (run's command): name the heir too.
+        heir = _heir(fields) if _here(fields) and not is_alive(pid) else 0
+        found.append(Holder(pid, fields["mode"], fields["command"], since, host, other_namespace, heir))
     return found
 
 
@@ -178,7 +233,9 @@ def merge(from_files: list[Holder], kernel: list[Holder]) -> list[Holder]:
         same = [r for r in from_files if not r.host and _same_process(r, holder.pid)]
         if same:  # the kernel's pid is the one a user here can use; the holder file knows the rest
             from_files.remove(same[0])
-            holder = Holder(holder.pid, same[0].mode, same[0].command or holder.command, same[0].running_for)
+            holder = Holder(
+                holder.pid, same[0].mode, same[0].command or holder.command, same[0].running_for, heir=same[0].heir
+            )
         elif holder.pid <= 0 and any(not r.host and r.other_namespace for r in from_files):
             continue  # the holder file of that process in another namespace says more
         named.append(holder)

@@ -116,7 +116,7 @@ OTHER_NAMESPACE = "a process in another pid namespace (a container?), whose pid 
 class Holder:
     """One process holding the lock, as the kernel or its holder file tells."""
 
-    __slots__ = ("command", "host", "mode", "other_namespace", "pid", "running_for")
+    __slots__ = ("command", "heir", "host", "mode", "other_namespace", "pid", "running_for")
 
     def __init__(
         self,
@@ -126,6 +126,7 @@ class Holder:
         running_for: float | None,
         host: str = "",
         other_namespace: bool = False,
+        heir: int = 0,
     ) -> None:
         self.pid = pid  # 0: in another pid namespace, unnamed
         self.mode = mode  # "shared" or "exclusive"
@@ -133,6 +134,7 @@ class Holder:
         self.running_for = running_for  # seconds since it started (the kernel) or took the lock (a holder file)
         self.host = host  # "": this host
         self.other_namespace = other_namespace  # `pid` is its pid in another pid namespace
+        self.heir = heir  # `pid` is gone, this child kept its lock (a killed `piplockhook run`'s command); 0: none
 
     def describe(self) -> str:
         if self.pid <= 0:
@@ -141,6 +143,11 @@ class Holder:
             " in another pid namespace" if self.other_namespace else ""
         )
         age = "" if self.running_for is None else f", running {self.running_for:.0f}s"
+        if self.heir:
+            command = command_of(self.heir) or self.command
+            return (
+                f"pid {self.heir} ({self.mode}{age}): {command}, the command of {self.command} (pid {self.pid}, gone)"
+            )
         return f"pid {self.pid}{where} ({self.mode}{age})" + (f": {self.command}" if self.command else "")
 
     def as_dict(self) -> dict[str, object]:
@@ -151,6 +158,7 @@ class Holder:
             "running_for": self.running_for,
             "host": self.host,
             "other_namespace": self.other_namespace,
+            "heir": self.heir or None,
         }
 
 
