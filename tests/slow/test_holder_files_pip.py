@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from procs import lock_holders
+from procs import lock_holders, wait_until
 
 from piplockhook.lock.holderfiles import INFIX
 
@@ -62,6 +62,8 @@ def test_a_killed_holder_s_record_is_never_shown_and_gone_after_the_next_wait(ve
     dead = run_holder()
     os.kill(dead.proc.pid, signal.SIGKILL)
     dead.proc.wait(timeout=10)
+    dead.proc.stdin.close()  # its command kept the lock after run's SIGKILL: it ends on end of input
+    wait_until(lambda: not lock_holders(venv.lock_path), what="the killed run's command to end")
     assert len(records(venv)) == 1  # at most one stale record
     alive = run_holder()
     pip = background(venv, "list")
@@ -77,6 +79,8 @@ def test_status_removes_a_killed_holder_s_record(venv, run_holder):
     dead = run_holder()
     os.kill(dead.proc.pid, signal.SIGKILL)
     dead.proc.wait(timeout=10)
+    dead.proc.stdin.close()  # its command kept the lock after run's SIGKILL: it ends on end of input
+    wait_until(lambda: not lock_holders(venv.lock_path), what="the killed run's command to end")
     assert len(records(venv)) == 1
     out = venv.run([os.path.join(venv.bin, "piplockhook"), "status"]).stdout
     assert "held by: nobody" in out and records(venv) == []

@@ -85,7 +85,8 @@ def test_opted_out_everywhere(venv, tmp_path, holder):
     env = venv.env(PIPLOCKHOOK="0", PIPLOCKHOOK_TIMEOUT="0.5")
     assert venv.pip("list", env=env).returncode == 0
     ran = start(venv, "piplockhook", ["run", "--", "touch", "<marker>"], env, tmp_path)
-    assert ran.returncode == 0 and (tmp_path / "ran").exists(), ran.stderr
+    # run is an explicit request: PIPLOCKHOOK=0 does not drop its lock, so it waits and times out
+    assert ran.returncode == 1 and "timed out" in ran.stderr and not (tmp_path / "ran").exists(), ran.stderr
     assert start(venv, "piplockhook", ["verify", "--quick"], env, tmp_path).returncode == 0
     info = json.loads(start(venv, "piplockhook", ["status", "--json"], env, tmp_path).stdout)
     assert not info["active"] and "PIPLOCKHOOK=0" in info["reasons"][0]
@@ -136,12 +137,18 @@ def test_a_switched_on_run_locks_where_the_default_is_off(venv, holder, tmp_path
         start(venv, "piplockhook", ["enable"], venv.env(), tmp_path)
 
 
-def test_run_passes_the_opt_out_on_to_its_pips(venv, holder):
+def test_run_keeps_its_lock_under_the_opt_out_and_its_pips_stay_out(venv, holder):
+    # run is an explicit request: PIPLOCKHOOK=0 does not drop its lock (it waits
+    # for the holder); the pips it runs inherit PIPLOCKHOOK=0 and take none.
     h = holder(venv.lock_path)
     h.hold("exclusive")
     proc = Background(
         [os.path.join(venv.bin, "piplockhook"), "run", "--", os.path.join(venv.bin, "pip"), "list"],
-        venv.env(PIPLOCKHOOK="0"),
+        venv.env(PIPLOCKHOOK="0", PIPLOCKHOOK_DEBUG="1"),
     )
+    proc.expect(r"piplockhook: waiting for exclusive lock on")
+    assert proc.running()
+    h.release()
     rc, out, err = proc.finish(timeout=60)
-    assert rc == 0 and "Package" in out, err  # pip list ran at once, under nobody's lock
+    assert rc == 0 and "Package" in out, err
+    assert "acquired exclusive lock" in err and "shared lock" not in err, err  # the pip inside took none
