@@ -130,6 +130,33 @@ def quiet_from_argv(argv: Sequence[str]) -> int:
     return count
 
 
+def may_ask_for_help(args: Any) -> bool:
+    """Might a command's arguments ask for its help (`-h`, `--help`, an
+    abbreviation such as `--he`, a cluster such as `-qh`)? More than pip
+    would say: pip's own parser decides, this only says when to let it."""
+    if not isinstance(args, (list, tuple)):
+        return False
+    for arg in args:
+        if arg == "--" or not isinstance(arg, str):
+            break
+        if arg.startswith("--h") or (arg.startswith("-") and not arg.startswith("--") and "h" in arg):
+            return True
+    return False
+
+
+def asks_for_help_or_version(args: Sequence[str]) -> bool:
+    """Does pip's whole command line ask for help or the version (`pip`,
+    `pip -V`, `pip --help`, `pip help`, `pip COMMAND -h`)? Exact words
+    only: the fallback runs such a line with a bad setting, unlocked."""
+    words = list(args)
+    words = words[: words.index("--")] if "--" in words else words
+    command = next((i for i, word in enumerate(words) if not word.startswith("-")), len(words))
+    general, rest = words[:command], words[command:]
+    if not rest or rest[0] == "help" or {"-V", "--version", "-h", "--help"} & set(general):
+        return True
+    return bool({"-h", "--help"} & set(rest[1:]))
+
+
 # -- pkg_resources' working sets
 
 PKG_RESOURCES = ("pip._vendor.pkg_resources", "pkg_resources")
