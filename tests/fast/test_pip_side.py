@@ -233,7 +233,7 @@ def test_a_signature_it_cannot_read_moves_to_exclusive_anyway(hooked):
     options = SimpleNamespace(quiet=0, prefix_path=None)
     run = policy.CommandRun.for_command("install", patches.read(), options)
     run.take(SHARED)
-    run.move_to_write_lock(*patches._what_is_written(run, ("anything",), {}))
+    run.move_to_write_lock(*patches._what_is_written(run, patches._call_of(("anything",), {})))
     assert run.lock.mode == EXCLUSIVE
     run.lock.close()
 
@@ -396,3 +396,30 @@ def test_wrap_attribute_wraps_as_wrapt_does():
     loader.exec_module = lambda m: 41  # an attribute of this instance only, as a loader's bound method
     wrap_attribute(loader, "exec_module", wrapper)
     assert loader.exec_module(None) == 42 and Base().main(1) == 1
+
+
+def test_an_upgrade_of_piplockhook_where_it_is_off_keeps_it_off(hooked, tmp_path, monkeypatch):
+    from piplockhook import settings
+
+    site = str(tmp_path / "site")
+    os.makedirs(os.path.join(site, "piplockhook-1.0.dist-info"))
+    open(os.path.join(site, "piplockhook-1.0.dist-info", "RECORD"), "w").close()
+    monkeypatch.setattr(patches, "default_enabled", lambda: settings.default_enabled(site))
+    monkeypatch.setattr(patches, "our_record", lambda: settings.our_record(site))
+    monkeypatch.setattr(patches, "set_default", lambda enabled: settings.set_default(enabled, site))
+    settings.set_default(False, site)
+    hooked.install_given_reqs_signature = inspect.signature(stand_in_install_given_reqs)
+
+    def upgrade(requirements, **kwargs):  # as pip does: the old RECORD's files go, the new version comes
+        os.remove(settings.disabled_marker(site))
+        os.rename(os.path.join(site, "piplockhook-1.0.dist-info"), os.path.join(site, "piplockhook-2.0.dist-info"))
+        return "installed"
+
+    assert patches._install_given_reqs(upgrade, None, ([SimpleNamespace(name="PipLockHook")],), {}) == "installed"
+    assert not settings.default_enabled(site)
+    with open(os.path.join(site, "piplockhook-2.0.dist-info", "RECORD")) as f:
+        assert f.read() == "piplockhook.disabled,,\n"
+    # Another distribution, or piplockhook where it is on: nothing written.
+    settings.set_default(True, site)
+    assert patches._install_given_reqs(lambda requirements: 0, None, ([SimpleNamespace(name="piplockhook")],), {}) == 0
+    assert settings.default_enabled(site)

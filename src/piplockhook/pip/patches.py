@@ -11,7 +11,11 @@ and pip's ``__pip-runner__.py``):
 * pip's entry point (``main``): ``pip --version``, ``pip --help`` and ``pip
   help`` end there before any command: a bad setting is one warning line.
 * ``install_given_reqs``: where ``pip install`` starts changing files, it moves
-  from the shared to the exclusive lock and re-checks what is installed now.
+  from the shared to the exclusive lock and re-checks what is installed now;
+  where it upgrades or reinstalls piplockhook itself, it writes ``piplockhook
+  disable``'s marker again (the old version's RECORD took it away). This
+  patch is also there, unlocked, in a pip where the hook is off
+  (settings.hook_wanted): that is where the marker is.
 * pkg_resources' module body (its working set) runs under at least the shared
   lock, and is rebuilt once the command holds its lock (pip/__init__.py).
 * Fallback: if an internal is missing (a pip we do not know), lock more, never
@@ -49,7 +53,7 @@ from piplockhook.pip import (
 )
 from piplockhook.pip.importhooks import ImportHooks, cannot_patch, complete_wrapt, wrap_attribute, wrapt
 from piplockhook.report import Reporter, error_line, warning
-from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, read
+from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, default_enabled, our_record, read, set_default
 from piplockhook.state import current, hook
 
 IGNORED_FOR_HELP = "ignored, as pip's help and version take no lock"
@@ -245,29 +249,59 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
 
 
 def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """pip install starts changing files: its command moves to the exclusive lock."""
+    """pip install starts changing files: its command moves to the exclusive
+    lock; an upgrade of piplockhook keeps the environment's default."""
     runs = hook().runs
     current = runs[-1] if runs else None
+    call = _call_of(args, kwargs)
     if current is not None and current.policy.write:
         try:
-            written = _what_is_written(current, args, kwargs)
+            written = _what_is_written(current, call)
             if written is not None:
                 current.move_to_write_lock(*written)
         except hook().command_error:  # a timeout: pip's own error line, nothing written
             raise
         except Exception as exc:
             unlocked_because(exc)
-    return wrapped(*args, **kwargs)
+    if not _replaces_us_while_disabled(call):
+        return wrapped(*args, **kwargs)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:  # also after a later requirement failed: ours may be in place, new
+        _disable_again()
 
 
-def _what_is_written(current: CommandRun, args: Args, kwargs: Kwargs) -> tuple[list[Any], bool] | None:
-    """(requirements, use_user_site) of this install_given_reqs call, where
-    it writes the command's environment; None where it writes elsewhere."""
+def _call_of(args: Args, kwargs: Kwargs) -> dict[str, Any] | None:
+    """install_given_reqs' arguments by name; None where its signature cannot be read."""
     signature = hook().install_given_reqs_signature
     try:
-        call = dict(signature.bind_partial(*args, **kwargs).arguments) if signature is not None else None
+        return dict(signature.bind_partial(*args, **kwargs).arguments) if signature is not None else None
     except TypeError:
-        call = None
+        return None
+
+
+def _replaces_us_while_disabled(call: dict[str, Any] | None) -> bool:
+    """Does this install write piplockhook, in an environment where it is off
+    by default? (Then the old version's RECORD takes the marker away.)"""
+    try:
+        names = [getattr(r, "name", None) or "" for r in (call or {}).get("requirements") or []]
+        return any(n.lower().replace("_", "-") == "piplockhook" for n in names) and not default_enabled()
+    except Exception:  # a pip we do not know: nothing kept, nothing broken
+        return False
+
+
+def _disable_again() -> None:
+    """piplockhook was replaced while off by default here: the new version is off too."""
+    try:
+        if default_enabled() and our_record() is not None:
+            set_default(False)
+    except Exception as exc:
+        warning(f"could not keep `piplockhook disable` across this install ({exc!r}); run `piplockhook disable` again")
+
+
+def _what_is_written(current: CommandRun, call: dict[str, Any] | None) -> tuple[list[Any], bool] | None:
+    """(requirements, use_user_site) of this install_given_reqs call, where
+    it writes the command's environment; None where it writes elsewhere."""
     if call is None:  # a signature we cannot read: escalate (more locking, never less)
         return [], False
     requirements = list(call.get("requirements") or [])
