@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 
 OFF_WORDS = ("0", "off", "false", "no")
 ON_WORDS = ("1", "on", "true", "yes")
@@ -147,14 +148,18 @@ def debug_wanted(env: Mapping[str, str] = os.environ) -> bool:
         return False
 
 
-def hook_wanted(env: Mapping[str, str]) -> bool:
+def hook_wanted(env: Mapping[str, str], argv: Sequence[str] | None = None) -> bool:
     """Should a starting pip be hooked? Any word that is not an off word goes
     on, valid or not: a bad value is reported when pip's command starts (a
-    .pth line cannot exit cleanly)."""
+    .pth line cannot exit cleanly). Where the hook is off (the default here,
+    or PIPLOCKHOOK=0), an install is hooked all the same, unlocked: it may
+    upgrade piplockhook, and the hook keeps the default across that."""
     word = env.get(SWITCH, "").strip().lower()
-    if word in OFF_WORDS:
-        return False
-    return bool(word) or default_enabled()
+    if word and word not in OFF_WORDS:
+        return True
+    if default_enabled():
+        return not word
+    return "install" in (sys.argv if argv is None else argv)
 
 
 # -- the environment's default
@@ -167,3 +172,47 @@ def disabled_marker(site: str = SITE_PACKAGES) -> str:
 def default_enabled(site: str = SITE_PACKAGES) -> bool:
     """The environment's default, set by ``piplockhook enable/disable``."""
     return not os.path.exists(disabled_marker(site))
+
+
+def our_record(site: str = SITE_PACKAGES) -> str | None:
+    """The RECORD of piplockhook's dist-info in `site` (None: not installed there)."""
+    try:
+        entries = sorted(os.listdir(site))
+    except OSError:
+        return None
+    for entry in entries:
+        if entry.lower().startswith("piplockhook-") and entry.endswith(".dist-info"):
+            return os.path.join(site, entry, "RECORD")
+    return None
+
+
+def set_default(enabled: bool, site: str = SITE_PACKAGES) -> str:
+    """Write (off) or remove (on) the marker; return its path. The marker is
+    listed in our RECORD while it exists, so `pip uninstall piplockhook`
+    removes it and a reinstall starts on (the default lives and dies with
+    the package; the pip hook writes it again after an upgrade, see
+    pip/patches.py). OSError when it cannot be changed. Needs no import: it
+    runs in a pip that is replacing our files."""
+    marker = disabled_marker(site)
+    record_path = our_record(site)
+    row = DISABLED_MARKER + ",,"
+    rows: list[str] = []
+    if record_path is not None:
+        with open(record_path, encoding="utf-8") as f:
+            rows = [line for line in f.read().splitlines() if line and line != row]
+    if not enabled:
+        rows.append(row)
+    # A RECORD row for a missing file is harmless to pip; a marker no RECORD
+    # lists would outlive the package: so the row goes in first, out last.
+    if enabled:
+        try:
+            os.remove(marker)
+        except FileNotFoundError:
+            pass
+    if record_path is not None:
+        with open(record_path, "w", encoding="utf-8", newline="") as f:
+            f.write("".join(line + "\n" for line in rows))
+    if not enabled:
+        with open(marker, "w", encoding="utf-8") as f:
+            f.write("piplockhook is off by default here; `piplockhook enable` or PIPLOCKHOOK=1 turns it on.\n")
+    return marker

@@ -98,10 +98,15 @@ def test_a_read_command_runs_under_the_shared_lock_and_publishes_it(tmp_path):
     assert environment.MARKER not in os.environ
 
 
-def test_a_command_that_takes_no_lock_runs_with_a_warning_on_a_bad_setting(monkeypatch, capsys):
-    monkeypatch.setenv("PIPLOCKHOOK_TIMEOUT", "abc")
+def bad_setting(monkeypatch, variable, value, name, kind=Command):
+    """(a command `name` of this kind, what its run() saw) with `variable` set to a bad `value`."""
+    monkeypatch.setenv(variable, value)
     seen = []
-    command = Command("download", seen)
+    return kind(name, seen), seen
+
+
+def test_a_command_that_takes_no_lock_runs_with_a_warning_on_a_bad_setting(monkeypatch, capsys):
+    command, seen = bad_setting(monkeypatch, "PIPLOCKHOOK_TIMEOUT", "abc", "download")
     assert patches._command_main(command.main, command, ({},), {}) == 0 and seen == [""]
     err = capsys.readouterr().err
     assert err == (
@@ -111,13 +116,79 @@ def test_a_command_that_takes_no_lock_runs_with_a_warning_on_a_bad_setting(monke
 
 
 def test_a_command_that_takes_a_lock_stops_on_a_bad_setting(monkeypatch, capsys):
-    monkeypatch.setenv("PIPLOCKHOOK", "maybe")
-    seen = []
-    command = Command("list", seen)
+    command, seen = bad_setting(monkeypatch, "PIPLOCKHOOK", "maybe", "list")
     assert patches._command_main(command.main, command, ({},), {}) == 2 and seen == []
     assert capsys.readouterr().err == (
         "ERROR: piplockhook: PIPLOCKHOOK='maybe' is not valid: expected one of 1, on, true, yes, 0, off, false, no\n"
     )
+
+
+class ParsingCommand(Command):
+    """A command whose main() parses its arguments as pip's does: `-h` prints help and exits 0."""
+
+    def main(self, args):
+        if "-h" in args:
+            print("Usage: pip ...")
+            raise SystemExit(0)
+        return self.run(SimpleNamespace(quiet=0), args)
+
+
+HELP_WARNING = (
+    "WARNING: piplockhook: PIPLOCKHOOK='maybe' is not valid: expected one of 1, on, true, yes, 0, off, false, no; "
+    "ignored, as pip's help and version take no lock\n"
+)
+
+
+def test_a_locking_command_s_help_shows_with_a_warning_on_a_bad_setting(monkeypatch, capsys):
+    command, seen = bad_setting(monkeypatch, "PIPLOCKHOOK", "maybe", "install", ParsingCommand)
+    with pytest.raises(SystemExit) as raised:
+        patches._command_main(command.main, command, (["x", "-h"],), {})
+    assert raised.value.code == 0 and seen == []
+    assert capsys.readouterr() == ("Usage: pip ...\n", HELP_WARNING)
+    # pip's entry point sees the same exit: the setting was spoken of already.
+    with pytest.raises(SystemExit):
+        patches._pip_main(command.main, None, (["-h"],), {})
+    assert capsys.readouterr().err == ""
+
+
+def test_arguments_that_only_look_like_help_stop_when_the_command_runs(monkeypatch, capsys):
+    command, seen = bad_setting(monkeypatch, "PIPLOCKHOOK", "maybe", "install", ParsingCommand)
+    assert patches._command_main(command.main, command, (["-ch", "x"],), {}) == 2 and seen == []
+    assert capsys.readouterr().err.startswith("ERROR: piplockhook: PIPLOCKHOOK='maybe' is not valid")
+
+
+def test_pip_s_version_and_help_before_any_command_warn_once(monkeypatch, capsys):
+    def version(args):
+        print("pip 99.0")
+        raise SystemExit()
+
+    monkeypatch.setenv("PIPLOCKHOOK", "maybe")
+    with pytest.raises(SystemExit):
+        patches._pip_main(version, None, (["--version"],), {})
+    assert capsys.readouterr() == ("pip 99.0\n", HELP_WARNING)
+    monkeypatch.setenv("PIPLOCKHOOK", "1")  # good settings: nothing to say
+    with pytest.raises(SystemExit):
+        patches._pip_main(version, None, (["--version"],), {})
+    assert capsys.readouterr().err == ""
+
+
+def test_the_fallback_shows_help_and_version_on_a_bad_setting(monkeypatch, capsys):
+    monkeypatch.setenv("PIPLOCKHOOK", "maybe")
+    ran = []
+    assert patches._whole_pip_exclusive(lambda args: ran.append(args) or 0, None, (["-V"],), {}) == 0
+    assert ran == [["-V"]] and capsys.readouterr().err == HELP_WARNING
+    assert patches._whole_pip_exclusive(lambda args: ran.append(args) or 0, None, (["list"],), {}) == 2
+    assert ran == [["-V"]]
+
+
+def test_what_may_ask_for_help():
+    assert policy.may_ask_for_help(["x", "--help"]) and policy.may_ask_for_help(["-qh"])
+    assert policy.may_ask_for_help(["--he"]) and not policy.may_ask_for_help(["x", "--", "-h"])
+    assert not policy.may_ask_for_help(["-q", "--user", "x"]) and not policy.may_ask_for_help({})
+    asks = policy.asks_for_help_or_version
+    assert asks([]) and asks(["-V"]) and asks(["--isolated", "--help"]) and asks(["help"]) and asks(["help", "list"])
+    assert asks(["list", "-h"]) and asks(["-q"])
+    assert not asks(["install", "-V", "x"]) and not asks(["list"]) and not asks(["install", "--", "-h"])
 
 
 @posix_only
@@ -162,7 +233,7 @@ def test_a_signature_it_cannot_read_moves_to_exclusive_anyway(hooked):
     options = SimpleNamespace(quiet=0, prefix_path=None)
     run = policy.CommandRun.for_command("install", patches.read(), options)
     run.take(SHARED)
-    run.move_to_write_lock(*patches._what_is_written(run, ("anything",), {}))
+    run.move_to_write_lock(*patches._what_is_written(run, patches._call_of(("anything",), {})))
     assert run.lock.mode == EXCLUSIVE
     run.lock.close()
 
@@ -325,3 +396,30 @@ def test_wrap_attribute_wraps_as_wrapt_does():
     loader.exec_module = lambda m: 41  # an attribute of this instance only, as a loader's bound method
     wrap_attribute(loader, "exec_module", wrapper)
     assert loader.exec_module(None) == 42 and Base().main(1) == 1
+
+
+def test_an_upgrade_of_piplockhook_where_it_is_off_keeps_it_off(hooked, tmp_path, monkeypatch):
+    from piplockhook import settings
+
+    site = str(tmp_path / "site")
+    os.makedirs(os.path.join(site, "piplockhook-1.0.dist-info"))
+    open(os.path.join(site, "piplockhook-1.0.dist-info", "RECORD"), "w").close()
+    monkeypatch.setattr(patches, "default_enabled", lambda: settings.default_enabled(site))
+    monkeypatch.setattr(patches, "our_record", lambda: settings.our_record(site))
+    monkeypatch.setattr(patches, "set_default", lambda enabled: settings.set_default(enabled, site))
+    settings.set_default(False, site)
+    hooked.install_given_reqs_signature = inspect.signature(stand_in_install_given_reqs)
+
+    def upgrade(requirements, **kwargs):  # as pip does: the old RECORD's files go, the new version comes
+        os.remove(settings.disabled_marker(site))
+        os.rename(os.path.join(site, "piplockhook-1.0.dist-info"), os.path.join(site, "piplockhook-2.0.dist-info"))
+        return "installed"
+
+    assert patches._install_given_reqs(upgrade, None, ([SimpleNamespace(name="PipLockHook")],), {}) == "installed"
+    assert not settings.default_enabled(site)
+    with open(os.path.join(site, "piplockhook-2.0.dist-info", "RECORD")) as f:
+        assert f.read() == "piplockhook.disabled,,\n"
+    # Another distribution, or piplockhook where it is on: nothing written.
+    settings.set_default(True, site)
+    assert patches._install_given_reqs(lambda requirements: 0, None, ([SimpleNamespace(name="piplockhook")],), {}) == 0
+    assert settings.default_enabled(site)

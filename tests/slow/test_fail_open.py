@@ -43,7 +43,7 @@ def test_pip_works_and_warns_when_piplockhook_breaks(faulty, fault):
         result = faulty.pip(*args, env=env, check=False)
         assert result.returncode == 0, (args, result.stderr)
         assert "Traceback" not in result.stderr and "injected fault" in result.stderr, (args, result.stderr)
-        warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: piplockhook:")]
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: piplockhook: ")]
         # One line names the fault. A lock that could not be released is
         # still held by this process: a later request of the same pip then
         # says, in a second line, that it goes on under that hold.

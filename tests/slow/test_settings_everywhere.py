@@ -2,8 +2,8 @@
 
 Every entry point reads the settings through one reader: a bad value gives
 the same line everywhere (exit 2, nothing started or changed) except in pip
-commands that take no lock, which run with a warning; the good values mean
-what the table says in each command.
+commands that take no lock and pip's help and version, which run with a
+warning; the good values mean what the table says in each command.
 """
 
 import json
@@ -70,13 +70,51 @@ def test_pip_commands_that_take_no_lock_run_with_a_warning(venv, tmp_path, comma
     else:
         assert result.returncode == 0, (command, result.stderr)
     ours = [line for line in result.stderr.splitlines() if "piplockhook" in line]
-    if command in ("--version", "help"):
-        assert ours == []  # pip answers before any command starts (a bare `pip help` too)
-    else:
-        assert ours == [
-            "WARNING: piplockhook: PIPLOCKHOOK_TIMEOUT='abc' is not valid: expected a number of seconds, 0 or more; "
-            f"ignored, as `pip {command}` takes no lock"
-        ], (command, result.stderr)
+    # pip answers `--version` and a bare `help` before any command starts
+    why = "ignored, as pip's help and version take no lock" if command in ("--version", "help") else None
+    assert ours == [
+        "WARNING: piplockhook: PIPLOCKHOOK_TIMEOUT='abc' is not valid: expected a number of seconds, 0 or more; "
+        + (why or f"ignored, as `pip {command}` takes no lock")
+    ], (command, result.stderr)
+
+
+HELP_AND_VERSION = [
+    ["--version"],
+    ["-V"],
+    ["--help"],
+    ["-h"],
+    [],
+    ["help"],
+    ["help", "install"],
+    ["list", "--help"],
+    ["install", "-h"],
+    ["uninstall", "--he"],  # optparse's abbreviation
+    ["freeze", "-qh"],
+]
+
+
+@pytest.mark.parametrize("args", HELP_AND_VERSION, ids=" ".join)
+@pytest.mark.parametrize("variable", ["PIPLOCKHOOK", "PIPLOCKHOOK_LOCKFILE"])
+def test_pip_s_help_and_version_never_fail_on_a_bad_setting(venv, tmp_path, variable, args):
+    value, env = bad_env(venv, variable, tmp_path)
+    result = venv.pip(*args, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout or result.stdout.startswith("pip "), result.stdout
+    why = "`pip help` takes no lock" if args[:1] == ["help"] and args[1:] else "pip's help and version take no lock"
+    assert result.stderr.strip().splitlines() == [
+        f"WARNING: piplockhook: {variable}={value!r} is not valid: {BAD[variable][1]}; ignored, as {why}"
+    ]
+
+
+def test_a_locking_command_whose_arguments_only_look_like_help_still_stops(venv, tmp_path):
+    # `-ch`: a constraints file named h, not help: pip's parser says so, and the command stops before it runs.
+    value, env = bad_env(venv, "PIPLOCKHOOK", tmp_path)
+    result = venv.pip("install", "-ch", "plhsmall==1.0", env=env, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"ERROR: piplockhook: PIPLOCKHOOK={value!r} is not valid: {BAD['PIPLOCKHOOK'][1]}"
+    ]
+    assert "plhsmall" not in venv.installed()
 
 
 def test_opted_out_everywhere(venv, tmp_path, holder):

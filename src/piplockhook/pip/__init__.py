@@ -27,7 +27,10 @@ share this one.
 from __future__ import annotations
 
 import contextlib
+import os
+import site
 import sys
+import sysconfig
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -130,6 +133,33 @@ def quiet_from_argv(argv: Sequence[str]) -> int:
     return count
 
 
+def may_ask_for_help(args: Any) -> bool:
+    """Might a command's arguments ask for its help (`-h`, `--help`, an
+    abbreviation such as `--he`, a cluster such as `-qh`)? More than pip
+    would say: pip's own parser decides, this only says when to let it."""
+    if not isinstance(args, (list, tuple)):
+        return False
+    for arg in args:
+        if arg == "--" or not isinstance(arg, str):
+            break
+        if arg.startswith("--h") or (arg.startswith("-") and not arg.startswith("--") and "h" in arg):
+            return True
+    return False
+
+
+def asks_for_help_or_version(args: Sequence[str]) -> bool:
+    """Does pip's whole command line ask for help or the version (`pip`,
+    `pip -V`, `pip --help`, `pip help`, `pip COMMAND -h`)? Exact words
+    only: the fallback runs such a line with a bad setting, unlocked."""
+    words = list(args)
+    words = words[: words.index("--")] if "--" in words else words
+    command = next((i for i, word in enumerate(words) if not word.startswith("-")), len(words))
+    general, rest = words[:command], words[command:]
+    if not rest or rest[0] == "help" or {"-V", "--version", "-h", "--help"} & set(general):
+        return True
+    return bool({"-h", "--help"} & set(rest[1:]))
+
+
 # -- pkg_resources' working sets
 
 PKG_RESOURCES = ("pip._vendor.pkg_resources", "pkg_resources")
@@ -221,6 +251,24 @@ def held_outside_command(
         close_quietly(lock)
 
 
+def cannot_write_there(options: Any) -> bool:
+    """Is the directory this pip command writes not writable for this user?
+    Then pip fails there with its own error, and a lock file we could not
+    create beside it is not worth a warning. False where unsure: a pip
+    outside a venv, with no --target, --prefix, --root or --user, may go to
+    the user site instead (pip's "Defaulting to user installation")."""
+    try:
+        if any(getattr(options, o, None) for o in ("target_dir", "prefix_path", "root_path", "use_user_site")):
+            directory = location_for_options(options).environment
+        elif sys.prefix == getattr(sys, "base_prefix", sys.prefix) and site.ENABLE_USER_SITE:
+            return False
+        else:
+            directory = sysconfig.get_paths()["purelib"]
+        return os.path.isdir(directory) and not os.access(directory, os.W_OK)
+    except Exception:  # unsure: say it
+        return False
+
+
 class CommandRun:
     """One pip command running under its lock."""
 
@@ -240,13 +288,16 @@ class CommandRun:
         reporter = Reporter(settings.debug, quiet_of(options))
         if not can_escalate and writes(name):
             fallback(reporter, "pip._internal.req.install_given_reqs")
+        loud = writes(name) and not dry_run
         lock = environment_lock(
             location_for_options(options, settings.lockfile),
             settings,
             reporter,
             create=not dry_run,  # --dry-run writes nothing, not even a lock file
-            loud=writes(name) and not dry_run,
+            loud=loud,
         )
+        if loud and cannot_write_there(options):
+            lock.loud = False  # pip's own "Permission denied" speaks: running unlocked is a debug line
         return cls(options, policy, lock)
 
     def take(self, mode: str) -> None:

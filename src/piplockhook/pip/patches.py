@@ -5,11 +5,17 @@ been imported (a hook on ``pip`` or ``pip.__main__`` misses ``python -m pip``
 and pip's ``__pip-runner__.py``):
 
 * ``Command.main``: reads the settings (a bad value ends a command that takes
-  a lock with status 2) and wraps this command's ``run`` with its lock, so
-  waiting happens inside pip's own error handling (Ctrl-C, timeouts give
-  pip's messages).
+  a lock with status 2, but never its help) and wraps this command's ``run``
+  with its lock, so waiting happens inside pip's own error handling (Ctrl-C,
+  timeouts give pip's messages).
+* pip's entry point (``main``): ``pip --version``, ``pip --help`` and ``pip
+  help`` end there before any command: a bad setting is one warning line.
 * ``install_given_reqs``: where ``pip install`` starts changing files, it moves
-  from the shared to the exclusive lock and re-checks what is installed now.
+  from the shared to the exclusive lock and re-checks what is installed now;
+  where it upgrades or reinstalls piplockhook itself, it writes ``piplockhook
+  disable``'s marker again (the old version's RECORD took it away). This
+  patch is also there, unlocked, in a pip where the hook is off
+  (settings.hook_wanted): that is where the marker is.
 * pkg_resources' module body (its working set) runs under at least the shared
   lock, and is rebuilt once the command holds its lock (pip/__init__.py).
 * Fallback: if an internal is missing (a pip we do not know), lock more, never
@@ -34,9 +40,11 @@ from piplockhook.lock import EXCLUSIVE, SHARED
 from piplockhook.pip import (
     PKG_RESOURCES,
     CommandRun,
+    asks_for_help_or_version,
     close_quietly,
     fallback,
     held_outside_command,
+    may_ask_for_help,
     pip_is_done_with_pkg_resources,
     quiet_from_argv,
     refresh_installed_view,
@@ -45,8 +53,10 @@ from piplockhook.pip import (
 )
 from piplockhook.pip.importhooks import ImportHooks, cannot_patch, complete_wrapt, wrap_attribute, wrapt
 from piplockhook.report import Reporter, error_line, warning
-from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, read
-from piplockhook.state import hook
+from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, default_enabled, our_record, read, set_default
+from piplockhook.state import current, hook
+
+IGNORED_FOR_HELP = "ignored, as pip's help and version take no lock"
 
 # What wrapt hands a wrapper: the wrapped callable, its arguments.
 Wrapped = Callable[..., Any]
@@ -115,11 +125,10 @@ def _patch_cli_main(module: Any) -> None:
         import pip._internal.cli.base_command  # noqa: F401  (runs its hook first)
     except Exception as exc:
         cannot_patch("pip._internal.cli.base_command (import)", exc)
-    if hook().patched["Command.main"]:
-        return
+    wrapper = _pip_main if hook().patched["Command.main"] else _whole_pip_exclusive
     entry = "_main" if hasattr(module, "_main") else "main"  # 26.3: cli()/main() -> _main()
     try:
-        wrap_attribute(module, entry, _whole_pip_exclusive)
+        wrap_attribute(module, entry, wrapper)
     except Exception as exc:
         cannot_patch(f"pip._internal.cli.main.{entry}", exc)
 
@@ -127,28 +136,78 @@ def _patch_cli_main(module: Any) -> None:
 # -- the wrappers
 
 
-def _settings_for(command: str) -> Settings | int | None:
-    """The settings; the exit status for bad ones where `command` takes a
-    lock (a command that takes none runs, with a warning); None: unlocked."""
+def _settings_for(command: str) -> Settings | ConfigError | None:
+    """The settings; the error of bad ones where `command` takes a lock (a
+    command that takes none runs, with a warning); None: unlocked."""
     try:
         return read()
     except ConfigError as exc:
         if not takes_lock(command):
             warning(f"{exc}; ignored, as `pip {command}` takes no lock")
             return None
-        error_line(str(exc))
-        return EXIT_BAD_CONFIG
+        return exc
     except Exception as exc:
         unlocked_because(exc)
         return None
+
+
+def _ignored_for_help(exc: ConfigError | None = None) -> None:
+    """pip showed its help or version: a bad setting (`exc`, else read now)
+    is one warning, unless this process said so already."""
+    try:
+        if exc is None:
+            read()
+            return
+    except ConfigError as bad:
+        exc = bad
+    except Exception:  # nothing locked, nothing to say
+        return
+    if not any(said.startswith(str(exc)) for said in current().warned):
+        warning(f"{exc}; {IGNORED_FOR_HELP}")
+
+
+def _refuse(exc: ConfigError, wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """A bad setting ends a command that takes a lock with status 2 before it
+    runs. Where its arguments may ask for help, pip's parser decides first:
+    help shows (exit 0, with a warning); anything else stops at run()."""
+    if not may_ask_for_help(args[0] if args else kwargs.get("args")):
+        error_line(str(exc))
+        return EXIT_BAD_CONFIG
+
+    def refuse(_run: Wrapped, _instance: Any, _args: Args, _kwargs: Kwargs) -> int:
+        error_line(str(exc))
+        return EXIT_BAD_CONFIG
+
+    try:
+        instance.run = wrapt.FunctionWrapper(instance.run, refuse)
+    except Exception:
+        error_line(str(exc))
+        return EXIT_BAD_CONFIG
+    try:
+        return wrapped(*args, **kwargs)
+    except SystemExit as done:
+        if done.code in (None, 0):  # optparse printed the help
+            _ignored_for_help(exc)
+        raise
+
+
+def _pip_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    """pip's entry point: `pip --version`, `pip --help`, `pip help` exit
+    before any command starts; a bad setting is then one warning."""
+    try:
+        return wrapped(*args, **kwargs)
+    except SystemExit as done:
+        if done.code in (None, 0):
+            _ignored_for_help()
+        raise
 
 
 def _command_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     name = getattr(instance, "name", "")
     complete_wrapt()  # bind on a wrapt others imported since what import_wrapt loaded
     settings = _settings_for(name)
-    if isinstance(settings, int):
-        return settings
+    if isinstance(settings, ConfigError):
+        return _refuse(settings, wrapped, instance, args, kwargs)
     if settings is None or not settings.enabled:
         return wrapped(*args, **kwargs)
     _retire_import_hooks()  # the command's modules are imported, and patched
@@ -190,29 +249,59 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
 
 
 def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """pip install starts changing files: its command moves to the exclusive lock."""
+    """pip install starts changing files: its command moves to the exclusive
+    lock; an upgrade of piplockhook keeps the environment's default."""
     runs = hook().runs
     current = runs[-1] if runs else None
+    call = _call_of(args, kwargs)
     if current is not None and current.policy.write:
         try:
-            written = _what_is_written(current, args, kwargs)
+            written = _what_is_written(current, call)
             if written is not None:
                 current.move_to_write_lock(*written)
         except hook().command_error:  # a timeout: pip's own error line, nothing written
             raise
         except Exception as exc:
             unlocked_because(exc)
-    return wrapped(*args, **kwargs)
+    if not _replaces_us_while_disabled(call):
+        return wrapped(*args, **kwargs)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:  # also after a later requirement failed: ours may be in place, new
+        _disable_again()
 
 
-def _what_is_written(current: CommandRun, args: Args, kwargs: Kwargs) -> tuple[list[Any], bool] | None:
-    """(requirements, use_user_site) of this install_given_reqs call, where
-    it writes the command's environment; None where it writes elsewhere."""
+def _call_of(args: Args, kwargs: Kwargs) -> dict[str, Any] | None:
+    """install_given_reqs' arguments by name; None where its signature cannot be read."""
     signature = hook().install_given_reqs_signature
     try:
-        call = dict(signature.bind_partial(*args, **kwargs).arguments) if signature is not None else None
+        return dict(signature.bind_partial(*args, **kwargs).arguments) if signature is not None else None
     except TypeError:
-        call = None
+        return None
+
+
+def _replaces_us_while_disabled(call: dict[str, Any] | None) -> bool:
+    """Does this install write piplockhook, in an environment where it is off
+    by default? (Then the old version's RECORD takes the marker away.)"""
+    try:
+        names = [getattr(r, "name", None) or "" for r in (call or {}).get("requirements") or []]
+        return any(n.lower().replace("_", "-") == "piplockhook" for n in names) and not default_enabled()
+    except Exception:  # a pip we do not know: nothing kept, nothing broken
+        return False
+
+
+def _disable_again() -> None:
+    """piplockhook was replaced while off by default here: the new version is off too."""
+    try:
+        if default_enabled() and our_record() is not None:
+            set_default(False)
+    except Exception as exc:
+        warning(f"could not keep `piplockhook disable` across this install ({exc!r}); run `piplockhook disable` again")
+
+
+def _what_is_written(current: CommandRun, call: dict[str, Any] | None) -> tuple[list[Any], bool] | None:
+    """(requirements, use_user_site) of this install_given_reqs call, where
+    it writes the command's environment; None where it writes elsewhere."""
     if call is None:  # a signature we cannot read: escalate (more locking, never less)
         return [], False
     requirements = list(call.get("requirements") or [])
@@ -235,8 +324,13 @@ def _whole_pip_exclusive(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kw
     """Fallback when Command.main is not found: lock all of pip, exclusively."""
     complete_wrapt()  # as in _command_main
     settings = _settings_for("")
-    if isinstance(settings, int):
-        return settings
+    if isinstance(settings, ConfigError):
+        line = args[0] if args and args[0] is not None else kwargs.get("args") or sys.argv[1:]
+        if not asks_for_help_or_version(line):
+            error_line(str(settings))
+            return EXIT_BAD_CONFIG
+        _ignored_for_help(settings)
+        settings = None
     if settings is None or not settings.enabled:
         return wrapped(*args, **kwargs)
     reporter = Reporter(settings.debug, quiet_from_argv(sys.argv))
