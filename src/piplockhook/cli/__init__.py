@@ -8,8 +8,10 @@ arguments, ``main``); the parser is built from ``COMMANDS``, as pip's is from
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import piplockhook
 from piplockhook.cli import check, default, run, status, verify
@@ -24,6 +26,9 @@ from piplockhook.cli.base_command import (
 )
 from piplockhook.report import cancelled_line, error_line
 from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, read
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 DESCRIPTION = "Make every pip run in this environment take its lock; run other commands under it."
 HELP = "help"  # `piplockhook help [COMMAND]`, as `pip help [COMMAND]`: no settings read, nothing run
@@ -44,6 +49,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise SystemExit(usage_error(self.prog, message))
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        # argparse's own ignores a failed write: a closed stdout ends --help as every command
+        (file or sys.stdout).write(self.format_help())
 
 
 def _version() -> str:
@@ -80,11 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     command quietly; an OS error is one ERROR line, never a traceback.
     """
     try:
-        code = _main(argv)
+        _escape_what_stdout_cannot_encode()
+        try:
+            code = _main(argv)
+        except SystemExit as exc:  # argparse's --help (0) and usage errors (2)
+            code = EXIT_OK if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_USAGE
         sys.stdout.flush()  # here, not at the interpreter's exit: a closed pipe is still ours to catch
         return code
-    except SystemExit as exc:  # argparse's --help (0) and usage errors (2)
-        return EXIT_OK if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
         cancelled_line()
         return EXIT_CANCELLED
@@ -92,8 +103,16 @@ def main(argv: list[str] | None = None) -> int:
         _discard_stdout()
         return EXIT_PIPE_CLOSED
     except OSError as exc:  # what a user's paths and permissions can cause, that no command foresaw
-        error_line(str(exc))
+        error_line(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
         return EXIT_FAILED
+
+
+def _escape_what_stdout_cannot_encode() -> None:
+    # A path that is not UTF-8 (PIPLOCKHOOK_LOCKFILE, a file's name) would be a
+    # UnicodeEncodeError on a strict stdout (a UTF-8 locale's): escaped
+    # instead, as Python's stderr does.
+    if getattr(sys.stdout, "errors", None) == "strict" and isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
 
 
 def _discard_stdout() -> None:

@@ -1,6 +1,6 @@
 """The command line's own lines, in process: one prefix word, help that
 works, and the exit-code table. Only what returns before a lock is taken or a
-file changed runs here; the rest is tests/slow/test_cli_voice.py."""
+file changed runs here; the rest is tests/slow/test_cli_endings.py."""
 
 import os
 import re
