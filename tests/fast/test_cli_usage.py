@@ -95,3 +95,13 @@ def test_the_exit_code_table_names_every_code():
         if name.startswith("EXIT_"):
             value = str(getattr(codes, name))
             assert any(value in re.split(r"[ ,+]+", row) for row in documented), f"{name}={value} not in the table"
+
+
+@pytest.mark.parametrize("command", [["run", "--", "true"], ["verify", "--quick"]])
+def test_an_os_error_is_one_line_and_exit_1(capsys, tmp_path, command):
+    # A lock path below a file: makedirs' OSError was a traceback before cli.main caught it.
+    (tmp_path / "file").write_text("")
+    below = str(tmp_path / "file" / "x.lock")
+    code, out, err = run_main(capsys, command[0], "--lockfile", below, *command[1:])
+    assert (code, out) == (codes.EXIT_FAILED, "")
+    assert err == f"ERROR: piplockhook: {tmp_path / 'file'}: File exists\n"

@@ -77,9 +77,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock | None) -> int:
     """Check under `lock` taken shared (with uv's, outside virtual environments;
-    None: unlocked, PIPLOCKHOOK=0), print; 0 clean, 1 problems, the lock not
-    had (timed out, unusable) or a directory not read. Ctrl-C and a closed
-    stdout are cli.main's, as for every command."""
+    None: unlocked, PIPLOCKHOOK=0), print; 0 clean, 1 problems or the lock
+    not had (timed out, unusable). A directory it may not read (an OSError),
+    Ctrl-C and a closed stdout are cli.main's, as for every command."""
     try:
         if lock is None:
             result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
@@ -93,9 +93,6 @@ def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLoc
         if isinstance(exc, LockTimeout) and message.endswith(_LOCK_SAYS):
             message = message[: -len(_LOCK_SAYS)] + _VERIFY_SAYS
         error_line(message)
-        return EXIT_FAILED
-    except OSError as exc:  # a directory of distributions we may not list
-        error_line(f"cannot read {exc.filename}: {exc.strerror}")
         return EXIT_FAILED
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
