@@ -82,11 +82,12 @@ def build_parser() -> _Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command's exit status (docs/cli.md's table); it never raises.
+    """The command's exit status (docs/cli.md's table).
 
-    Handled here once for every command, as pip does: Ctrl-C is pip's one
-    line; a closed stdout (`piplockhook verify --json | head -1`) ends the
-    command quietly; an OS error is one ERROR line, never a traceback.
+    Handled here once for every command, never as a traceback: Ctrl-C is
+    pip's one line and status; a closed stdout (`piplockhook verify --json |
+    head -1`) ends the command quietly (where pip says "Pipe to stdout was
+    broken": its reader wants no more); an OS error is one ERROR line.
     """
     try:
         _escape_what_stdout_cannot_encode()
