@@ -8,15 +8,51 @@ import io
 import os
 
 from piplockhook.cli import build_parser
+from piplockhook.cli.base_command import (
+    EXIT_CANCELLED,
+    EXIT_CANNOT_EXECUTE,
+    EXIT_FAILED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_PIPE_CLOSED,
+    EXIT_SIGNAL_BASE,
+    EXIT_USAGE,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUBCOMMANDS = ("run", "status", "enable", "disable", "check", "verify")
 
-INTRO = """\
+INTRO = f"""\
 # Command line
 
 `piplockhook` (also `python -m piplockhook`) is installed with the package.
-Usage errors print one `ERROR:` line and exit with status 2.
+`piplockhook help COMMAND` is `piplockhook COMMAND --help`; `piplockhook` alone
+and `piplockhook help` print the help below and exit {EXIT_OK}.
+
+Its lines read as pip's own, with one prefix word: errors
+`ERROR: piplockhook: ...` (a usage error names the command and where its help
+is: `ERROR: piplockhook: verify: --path /x: not a directory (see piplockhook
+verify --help)`), warnings `WARNING: piplockhook: ...`, and what it tells you
+`piplockhook: ...`. A traceback is a bug: please report it.
+
+## Exit status
+
+The same event ends every command with the same status, and with pip's own
+where pip has the event: pip exits 1 for an error (a lock timed out, Ctrl-C)
+and 2 for a usage error.
+
+| status | when | commands |
+| --- | --- | --- |
+| {EXIT_OK} | done, and all is as it should be | every command |
+| {EXIT_FAILED} | what it checks does not hold: locking does not work here, problems were found | `check`, `verify` |
+| {EXIT_FAILED} | the lock was not had: timed out (`--timeout`, `PIPLOCKHOOK_TIMEOUT`) or cannot be used (one `ERROR:` line, as pip's) | `run`, `verify` |
+| {EXIT_FAILED} | the file system refused (`disable` cannot write its marker; a path that cannot be read): one `ERROR:` line | every command |
+| {EXIT_CANCELLED} | Ctrl-C: `ERROR: Operation cancelled by user`, as pip | every command (`run` forwards it to a running COMMAND) |
+| {EXIT_PIPE_CLOSED} | stdout's reader went away (`piplockhook verify --json` piped into `head -1`): nothing more is written | every command |
+| {EXIT_USAGE} | a usage error, or a bad setting (`PIPLOCKHOOK*`, `--timeout`, `--lockfile`): one `ERROR:` line, nothing changed | every command |
+| N | COMMAND's own exit status | `run` |
+| {EXIT_CANNOT_EXECUTE}, {EXIT_NOT_FOUND} | COMMAND cannot be executed, is not found (as a shell) | `run` |
+| {EXIT_SIGNAL_BASE}+N | COMMAND was ended by signal N | `run` |
 
 """
 

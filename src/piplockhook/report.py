@@ -57,7 +57,9 @@ class Reporter:
     def debug(self, event: str, mode: str, path: str, detail: str = "") -> None:
         """One trace line per lock event, under PIPLOCKHOOK_DEBUG=1."""
         if self.debug_enabled:
-            write(f"{event} {mode} lock {path}" + (f" ({detail})" if detail else ""))
+            # "unlocked" would read as "released": it is a run that goes on without the lock
+            what = f"running unlocked, without the {mode} lock" if event == "unlocked" else f"{event} {mode} lock"
+            write(what + (f" {path}" if path else "") + (f" ({detail})" if detail else ""))
 
     def note(self, text: str) -> None:
         """A debug line that is not a lock event (a patch that failed, ...)."""

@@ -100,9 +100,16 @@ def parse_lockfile(raw: str, variable: str = LOCKFILE) -> str | None:
     if not raw.strip():
         return None
     path = os.path.abspath(os.path.expanduser(raw))
-    if os.path.isdir(path):
+    if os.path.isdir(path) or _names_a_directory(raw):
         raise ConfigError(variable, raw, "a file path, not a directory")
     return path
+
+
+def _names_a_directory(raw: str) -> bool:
+    """``dir/``, ``dir/.``, ``..``: a directory whether or not it exists yet
+    (abspath would drop the ending and lock a file named ``dir``)."""
+    path = raw.replace(os.altsep, os.sep) if os.altsep else raw
+    return path.rsplit(os.sep, 1)[-1] in ("", ".", "..")
 
 
 def parse_uv_timeout(raw: str) -> float:

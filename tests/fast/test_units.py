@@ -93,6 +93,32 @@ def test_lockfile_paths(tmp_path, monkeypatch):
         settings.read({}, lockfile_option=str(tmp_path))
 
 
+@pytest.mark.parametrize("raw", ["new/", "new/.", "new/..", ".", "..", "new" + os.sep + os.sep])
+def test_a_lockfile_ending_as_a_directory_is_one(raw, tmp_path, monkeypatch):
+    # abspath("new/") is ".../new": without this check pip locked a file named `new`.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.read({"PIPLOCKHOOK_LOCKFILE": raw})
+    assert str(raised.value) == f"PIPLOCKHOOK_LOCKFILE={raw!r} is not valid: expected a file path, not a directory"
+    assert os.listdir(tmp_path) == []
+    assert settings.read({"PIPLOCKHOOK_LOCKFILE": "new/.x"}).lockfile == os.path.join(str(tmp_path), "new", ".x")
+
+
+def test_debug_lines_say_what_happened(capsys):
+    from piplockhook.report import Reporter
+
+    reporter = Reporter(debug=True)
+    reporter.debug("unlocked", SHARED, "/v/.lock", "lock unavailable: cannot create /v/.lock")
+    reporter.debug("skipped", EXCLUSIVE, "", "PIPLOCKHOOK opts this run out")
+    reporter.debug("released", SHARED, "/v/.lock")
+    assert capsys.readouterr().err.splitlines() == [
+        # not "unlocked shared lock", which reads as "released"
+        "piplockhook: running unlocked, without the shared lock /v/.lock (lock unavailable: cannot create /v/.lock)",
+        "piplockhook: skipped exclusive lock (PIPLOCKHOOK opts this run out)",  # no path: no double space
+        "piplockhook: released shared lock /v/.lock",
+    ]
+
+
 def test_debug_switch():
     assert settings.read({"PIPLOCKHOOK_DEBUG": "1"}).debug and not settings.read({}).debug
     with pytest.raises(settings.ConfigError, match="PIPLOCKHOOK_DEBUG"):

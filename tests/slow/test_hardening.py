@@ -177,7 +177,7 @@ def test_other_user_without_a_lock_file_runs_unlocked_and_is_told_why(shared_ven
         os.remove(shared_venv.lock_path)
     result = as_nobody(shared_venv, "list", PIPLOCKHOOK_DEBUG="1")
     assert result.returncode == 0, result.stderr
-    assert "unlocked shared lock" in result.stderr and "cannot create" in result.stderr
+    assert "running unlocked, without the shared lock" in result.stderr and "cannot create" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -169,9 +169,10 @@ def test_verify_waits_for_a_pip_that_is_writing(venv, holder, tmp_path):
     writing = holder(venv.lock_path)  # a writing pip holds the environment's lock exclusively
     writing.hold("exclusive")
     result = verify(venv, "--timeout", "0.5")
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 1 and result.stdout == ""  # as pip's and run's timeout
     last = result.stderr.splitlines()[-1]
-    assert last.startswith("ERROR: piplockhook: timed out after 0.5s (--timeout)") and "nothing was changed" in last
+    assert last.startswith("ERROR: piplockhook: timed out after 0.5s (--timeout)")
+    assert last.endswith("; nothing was verified")  # not pip's "nothing was changed": verify changes nothing
     from_setting = verify(venv, PIPLOCKHOOK_TIMEOUT="0.5").stderr.splitlines()[-1]
     assert from_setting.startswith("ERROR: piplockhook: timed out after 0.5s (PIPLOCKHOOK_TIMEOUT)")
     elsewhere = str(tmp_path / "other.lock")  # --lockfile: that lock, not the environment's
@@ -229,9 +230,12 @@ def test_bad_input_is_one_line_and_exit_2(venv, args, message):
     result = verify(venv, *args)
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    # Usage errors name the subcommand; a bad setting is the one line every entry point gives.
-    prefix = "ERROR: piplockhook: " if "is not valid" in message else "ERROR: piplockhook verify"
+    # One prefix word; usage errors name the subcommand after it, with where its help is;
+    # a bad setting is the one line every entry point gives.
+    prefix = "ERROR: piplockhook: " if "is not valid" in message else "ERROR: piplockhook: verify: "
     assert len(lines) == 1 and lines[0].startswith(prefix) and message in lines[0], lines
+    if "is not valid" not in message:
+        assert lines[0].endswith(" (see piplockhook verify --help)"), lines
 
 
 # -- the races themselves: the stress scenario of tests/support/stress.py, unlocked

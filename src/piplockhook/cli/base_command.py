@@ -9,17 +9,25 @@ table of them, as pip builds its own from ``commands_dict``.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Callable
 
 from piplockhook.locations import LockLocation
 from piplockhook.lock.environment import EnvironmentLock, environment_lock
-from piplockhook.report import Reporter
+from piplockhook.report import Reporter, error_line
 from piplockhook.settings import Settings
 
+# The exit codes of every command: docs/cli.md's table (docs/gen_cli.py writes
+# it from these). The same event exits as pip's would: pip's ERROR is 1, its
+# usage errors 2.
 EXIT_OK = 0
-EXIT_FAILED = 1  # the command ran and found it does not hold (check, verify), or a lock timed out
+EXIT_FAILED = 1  # it did not hold (check, verify) or could not be done: a lock timed out or unusable, an OS error
+EXIT_CANCELLED = 1  # Ctrl-C: "ERROR: Operation cancelled by user", pip's line and status
+EXIT_PIPE_CLOSED = 1  # stdout's reader went away (`| head`): nothing more is said
 EXIT_USAGE = 2  # bad arguments or a bad setting (settings.EXIT_BAD_CONFIG is the same)
+# run alone: its COMMAND's status, else these, as a shell's
+EXIT_CANNOT_EXECUTE = 126
+EXIT_NOT_FOUND = 127
+EXIT_SIGNAL_BASE = 128  # + N: COMMAND ended by signal N
 
 
 class Command:
@@ -46,8 +54,14 @@ class Command:
 
 
 def usage_error(prog: str, message: str) -> int:
-    """A usage error in one line, like pip's ERROR: lines; the exit status for it."""
-    sys.stderr.write(f"ERROR: {prog}: {message}\n")
+    """A usage error in one line, in pip's voice and with our one prefix word:
+    ``ERROR: piplockhook: verify: MESSAGE (see piplockhook verify --help)``.
+    `prog`: "piplockhook" or "piplockhook COMMAND". The exit status for it."""
+    command = prog.partition(" ")[2]
+    hint = f" (see {prog} --help)"
+    if message.endswith(hint):  # a caller that gave it already
+        message = message[: -len(hint)]
+    error_line((f"{command}: " if command else "") + message + hint)
     return EXIT_USAGE
 
 

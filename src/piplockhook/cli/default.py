@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from piplockhook.cli.base_command import EXIT_OK, EXIT_USAGE, Command
+from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command
 from piplockhook.report import error_line
 from piplockhook.settings import SITE_PACKAGES, Settings, disabled_marker, set_default
 
@@ -35,7 +35,7 @@ def _set(enabled: bool) -> int:
         marker = set_default(enabled)
     except OSError as exc:
         error_line(f"cannot change {disabled_marker()}: {exc.strerror}")
-        return EXIT_USAGE
+        return EXIT_FAILED  # not a usage error: the command was right, the file system said no (pip's 1)
     if enabled:
         print(f"piplockhook: on by default for pip in {SITE_PACKAGES} (PIPLOCKHOOK=0 opts a run out)")
     else:

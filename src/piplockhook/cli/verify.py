@@ -8,23 +8,19 @@ import os
 import sys
 
 from piplockhook import verify
-from piplockhook.cli.base_command import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Command,
-    add_lock_options,
-    lock_at,
-    usage_error,
-)
+from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command, add_lock_options, lock_at, usage_error
 from piplockhook.locations import location_for_options
-from piplockhook.lock import SHARED, LockError
+from piplockhook.lock import SHARED, LockError, LockTimeout
 from piplockhook.lock.environment import EnvironmentLock
 from piplockhook.report import error_line, warning
 from piplockhook.settings import Settings
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
 
 PROG = "piplockhook verify"
+# The lock's timeout line ends so for pip, which would have changed something:
+# verify only reads, so it says what it did not do.
+_LOCK_SAYS = "; nothing was changed"
+_VERIFY_SAYS = "; nothing was verified"
 EPILOG = """\
 examples:
   piplockhook verify                  # every distribution here: files, sizes, sha256
@@ -36,7 +32,8 @@ repairs it (`pip install --force-reinstall --no-deps NAME==VERSION`, or removing
 a stale .dist-info or a `~` leftover; run them in the order shown, while no pip
 runs). verify changes nothing: it reads under the environment's shared lock, so
 it waits for a pip that is writing. Exit status 0 when all is as the metadata
-says, 1 when problems were found, 2 for usage errors or a lock not had in time.
+says, 1 when problems were found or the lock was not had in time (as pip), 2 for
+usage errors (docs/cli.md: every command's exit codes).
 
 --json keys: directories, quick, distributions, files, bytes, seconds,
 problems (kind, distribution, path, detail, repair, files), summary."""
@@ -80,8 +77,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock | None) -> int:
     """Check under `lock` taken shared (with uv's, outside virtual environments;
-    None: unlocked, PIPLOCKHOOK=0), print; 0 clean, 1 problems, 2 the lock
-    could not be had or a directory not read."""
+    None: unlocked, PIPLOCKHOOK=0), print; 0 clean, 1 problems or the lock
+    not had (timed out, unusable). A directory it may not read (an OSError),
+    Ctrl-C and a closed stdout are cli.main's, as for every command."""
     try:
         if lock is None:
             result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
@@ -90,15 +88,12 @@ def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLoc
                 if lock.unavailable:
                     warning(f"running unlocked: {lock.unavailable}; a pip writing now would show as damage")
                 result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
-    except LockError as exc:
-        error_line(str(exc))
-        return EXIT_USAGE
-    except OSError as exc:  # a directory of distributions we may not list
-        sys.stderr.write(f"ERROR: {PROG}: cannot read {exc.filename}: {exc.strerror}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:  # Ctrl-C: no traceback, the shell's status for SIGINT
-        sys.stderr.write(f"ERROR: {PROG}: interrupted\n")
-        return 130
+    except LockError as exc:  # pip and run exit 1 for the same lock's errors
+        message = str(exc)
+        if isinstance(exc, LockTimeout) and message.endswith(_LOCK_SAYS):
+            message = message[: -len(_LOCK_SAYS)] + _VERIFY_SAYS
+        error_line(message)
+        return EXIT_FAILED
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
