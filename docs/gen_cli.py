@@ -45,6 +45,7 @@ and 2 for a usage error.
 | --- | --- | --- |
 | {EXIT_OK} | done, and all is as it should be | every command |
 | {EXIT_FAILED} | what it checks does not hold: locking does not work here, problems were found | `check`, `verify` |
+| {EXIT_FAILED} | a pip run here is NOT locked (not active, or the lock cannot be had) | `status` |
 | {EXIT_FAILED} | the lock was not had: timed out (`--timeout`, `PIPLOCKHOOK_TIMEOUT`) or cannot be used (one `ERROR:` line, as pip's) | `run`, `verify` |
 | {EXIT_FAILED} | the file system refused (`disable` cannot write its marker; a path that cannot be read): one `ERROR:` line | every command |
 | {EXIT_CANCELLED} | Ctrl-C: `ERROR: Operation cancelled by user`, as pip | every command (`run` forwards it to a running COMMAND) |

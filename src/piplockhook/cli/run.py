@@ -21,9 +21,9 @@ import signal
 import subprocess
 import sys
 
-from piplockhook.cli.base_command import EXIT_FAILED, EXIT_USAGE, Command, add_lock_options, lock_at, usage_error
+from piplockhook.cli.base_command import EXIT_FAILED, Command, add_lock_options, lock_at, usage_error
 from piplockhook.locations import location_for_options
-from piplockhook.lock import EXCLUSIVE, SHARED, LockError, LockTimeout
+from piplockhook.lock import EXCLUSIVE, SHARED, LockError
 from piplockhook.lock.environment import EnvironmentLock
 from piplockhook.report import cancelled_line, error_line
 from piplockhook.settings import Settings
@@ -63,7 +63,7 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
         lock.acquire(mode)
     except LockError as exc:
         error_line(str(exc))
-        return EXIT_FAILED if isinstance(exc, LockTimeout) else EXIT_USAGE
+        return EXIT_FAILED  # timed out or unusable: the lock was not had (docs/cli.md's table)
     except KeyboardInterrupt:  # Ctrl-C while waiting: as pip says it, with pip's status
         lock.close()
         cancelled_line()
@@ -71,7 +71,7 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
     if lock.unavailable:
         error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
         lock.close()
-        return EXIT_USAGE
+        return EXIT_FAILED
     try:
         try:
             # The command holds the lock with us, and on should we be killed (pass_fds: POSIX only).

@@ -47,7 +47,8 @@ class Result:
         how = "sizes only (--quick)" if self.quick else "sizes and sha256"
         checked = f"{self.files} files, {self.bytes / 1e6:.1f} MB, {how}, {self.seconds:.1f}s"
         if not self.problems:
-            return f"piplockhook verify: no problems in {self.distributions} distributions ({checked})"
+            plural = "" if self.distributions == 1 else "s"
+            return f"piplockhook verify: no problems in {self.distributions} distribution{plural} ({checked})"
         broken = len({p.distribution for p in self.problems if p.kind != "leftover"})
         count = f"{len(self.problems)} problem" + ("s" if len(self.problems) > 1 else "")
         return (
