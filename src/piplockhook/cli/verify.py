@@ -13,10 +13,11 @@ from piplockhook.locations import location_for_options
 from piplockhook.lock import SHARED, LockError, LockTimeout
 from piplockhook.lock.environment import EnvironmentLock
 from piplockhook.report import error_line, warning
-from piplockhook.settings import Settings
+from piplockhook.settings import SWITCH, Settings
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
 
 PROG = "piplockhook verify"
+_UNLOCKED_MEANS = "a pip writing now would show as damage"
 # The lock's timeout line ends so for pip, which would have changed something:
 # verify only reads, so it says what it did not do.
 _LOCK_SAYS = "; nothing was changed"
@@ -71,7 +72,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     else:
         where = location_for_options(None, settings.lockfile)
         scopes = [path_scope(os.path.abspath(p)) for p in args.path] if args.path else [environment_scope()]
-    lock = None if settings.opted_out else lock_at(where, settings, loud=False)
+    lock = None
+    if settings.opted_out:  # said, as a lock that was not taken: a writing pip would show as damage
+        warning(f"{SWITCH}={os.environ.get(SWITCH, '')} opts out: verifying without the lock; {_UNLOCKED_MEANS}")
+    else:
+        lock = lock_at(where, settings, loud=False)
     return run(scopes, quick=args.quick, as_json=args.json, lock=lock)
 
 
@@ -86,7 +91,7 @@ def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLoc
         else:
             with lock.held(SHARED):
                 if lock.unavailable:
-                    warning(f"running unlocked: {lock.unavailable}; a pip writing now would show as damage")
+                    warning(f"running unlocked: {lock.unavailable}; {_UNLOCKED_MEANS}")
                 result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
     except LockError as exc:  # pip and run exit 1 for the same lock's errors
         message = str(exc)
