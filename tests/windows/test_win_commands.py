@@ -28,7 +28,7 @@ def test_pip_needing_more_than_run_holds_warns_once_and_goes_on(win):
     win.pip("install", "plhsmall==1.0")
     result = win.cli("run", "-s", "--", winpath(win.exe("pip.exe")), "uninstall", "-y", "plhsmall", timeout=120)
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING: piplockhook:")]
     assert len(warnings) == 1 and "-x" in warnings[0], result.stderr
     assert "plhsmall" not in win.installed()
 
