@@ -93,9 +93,14 @@ def sections(page: str) -> dict:
 def measure(title: str, script: str, argv: list, env: dict) -> str:
     command = " ".join(["python", f"benchmarks/{script}", *argv])
     print(f"running: {command}", file=sys.stderr, flush=True)
-    out = subprocess.run(
-        [sys.executable, os.path.join(HERE, script), *argv], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    # stdout is the table; stderr passes through, so a failure after an hour says why.
+    done = subprocess.run(
+        [sys.executable, os.path.join(HERE, script), *argv], stdout=subprocess.PIPE, text=True, env=env
+    )
+    if done.returncode:
+        print(done.stdout, file=sys.stderr)
+        sys.exit(f"run_all: {command} exited {done.returncode} (its output is above)")
+    out = done.stdout
     lines = out.strip().splitlines()
     heading = [line[2:] for line in lines if line.startswith("# ")]
     block = "\n".join(line for line in lines if not line.startswith("# "))
