@@ -25,7 +25,7 @@ from piplockhook.cli.base_command import EXIT_FAILED, Command, add_lock_options,
 from piplockhook.locations import location_for_options
 from piplockhook.lock import EXCLUSIVE, SHARED, LockError
 from piplockhook.lock.environment import EnvironmentLock
-from piplockhook.report import cancelled_line, error_line
+from piplockhook.report import error_line
 from piplockhook.settings import Settings
 
 EPILOG = """\
@@ -64,10 +64,7 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
     except LockError as exc:
         error_line(str(exc))
         return EXIT_FAILED  # timed out or unusable: the lock was not had (docs/cli.md's table)
-    except KeyboardInterrupt:  # Ctrl-C while waiting: as pip says it, with pip's status
-        lock.close()
-        cancelled_line()
-        return EXIT_FAILED
+    # Ctrl-C while waiting: acquire() leaves nothing held, and cli.main says pip's line with pip's status.
     if lock.unavailable:
         error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
         lock.close()
