@@ -183,22 +183,23 @@ def _refuse(exc: ConfigError, wrapped: Wrapped, instance: Any, args: Args, kwarg
     except Exception:
         error_line(str(exc))
         return EXIT_BAD_CONFIG
-    try:
-        return wrapped(*args, **kwargs)
-    except SystemExit as done:
-        if done.code in (None, 0):  # optparse printed the help
-            _ignored_for_help(exc)
-        raise
+    return _noting_help(exc, wrapped, args, kwargs)
 
 
 def _pip_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """pip's entry point: `pip --version`, `pip --help`, `pip help` exit
     before any command starts; a bad setting is then one warning."""
+    return _noting_help(None, wrapped, args, kwargs)
+
+
+def _noting_help(exc: ConfigError | None, wrapped: Wrapped, args: Args, kwargs: Kwargs) -> Any:
+    """Call pip; where it ends with status 0 before a command ran (optparse
+    printed the help or the version), a bad setting is one warning."""
     try:
         return wrapped(*args, **kwargs)
     except SystemExit as done:
         if done.code in (None, 0):
-            _ignored_for_help()
+            _ignored_for_help(exc)
         raise
 
 
