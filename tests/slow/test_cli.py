@@ -76,6 +76,19 @@ def test_run_forwards_sigterm_and_sigint(venv, signum):
         proc.kill()
 
 
+def test_run_forwards_a_signal_that_arrives_while_the_command_starts(venv):
+    # The command signals `run` as its first act, before `run` may have had time
+    # to set up forwarding: the signal must still reach the command, not kill `run`
+    # and leave the command running unlocked (seen once in CI under 3.15).
+    script = (
+        'trap "echo got TERM; exit 7" TERM; kill -TERM $PPID; i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done'
+    )
+    result = cli(venv, "run", "--", "sh", "-c", script, timeout=60)
+    assert "got TERM" in result.stdout
+    assert result.returncode == 7
+    assert can_lock(venv, venv.lock_path, "exclusive")
+
+
 def test_pip_inside_run_does_not_wait(venv):
     result = cli(
         venv, "run", "-x", "--", os.path.join(venv.bin, "pip"), "list", env=venv.env(PIPLOCKHOOK_DEBUG="1"), timeout=60

@@ -69,40 +69,48 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
         error_line(f"not locked: {lock.unavailable}; {command[0]} not run")
         lock.close()
         return EXIT_FAILED
+    # Forwarding starts before the command does: a signal that arrives while it
+    # starts is kept and sent once it runs, instead of killing us and leaving it.
+    children: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT and _terminal_sends_it_too():
+            return
+        if not children:
+            pending.append(signum)
+            return
+        try:
+            children[0].send_signal(signum)
+        except (OSError, ValueError):  # ValueError: a signal Windows cannot send
+            pass
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
             # The command holds the lock with us, and on should we be killed (pass_fds: POSIX only).
-            child = subprocess.Popen(command, pass_fds=lock.inheritable())
-            lock.handed_to(child.pid)
+            children.append(subprocess.Popen(command, pass_fds=lock.inheritable()))
         except OSError as exc:
             error_line(f"cannot run {command[0]}: {exc.strerror}")
             return 127 if isinstance(exc, FileNotFoundError) else 126
-
-        def forward(signum: int, _frame: object) -> None:
-            if signum == signal.SIGINT and _terminal_sends_it_too():
-                return
+        child = children[0]
+        for signum in pending:
+            forward(signum, None)
+        lock.handed_to(child.pid)
+        while True:
             try:
-                child.send_signal(signum)
-            except (OSError, ValueError):  # ValueError: a signal Windows cannot send
-                pass
-
-        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            while True:
-                try:
-                    # In steps, not one blocking waitpid: a signal that does not
-                    # interrupt the wait still reaches `forward` within a step.
-                    status = child.wait(timeout=_WAIT_STEP_SECONDS)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-                except KeyboardInterrupt:  # pragma: no cover - handlers above catch it
-                    continue
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+                # In steps, not one blocking waitpid: a signal that does not
+                # interrupt the wait still reaches `forward` within a step.
+                status = child.wait(timeout=_WAIT_STEP_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+            except KeyboardInterrupt:  # pragma: no cover - handlers above catch it
+                continue
         return 128 - status if status < 0 else status
     finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         lock.close()
 
 
