@@ -14,9 +14,13 @@ import os
 import site
 import sys
 import sysconfig
-from typing import Any
 
 from piplockhook.lock import is_a_directory
+
+TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 LOCK_NAME = ".lock"  # uv's name: `pip` and `uv pip` exclude each other
 OWN_LOCK_NAME = ".piplockhook.lock"  # where no environment directory is ours to name

@@ -9,7 +9,11 @@ the startup gate imports it in every pip process.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
+
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, ClassVar
 
 
 class HookState:

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from piplockhook.locations import LockLocation
-from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, LockError, LockTimeout, environment, holderfiles, holders
+from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, LockError, LockTimeout, environment, holders
 from piplockhook.lock.environment import TURNSTILE_SUFFIX, EnvironmentLock, environment_lock
 from piplockhook.report import Reporter
 from piplockhook.settings import read
@@ -313,7 +313,7 @@ def test_a_held_lock_hands_its_descriptors_and_names_its_heir(tmp_path):
         assert lock.file.fd in fds and len(fds) == 2  # the lock file and the holder file
         assert all(os.get_inheritable(fd) for fd in fds)
         lock.handed_to(4242)
-        assert holderfiles.heir_of(lock.path, os.getpid()) == 4242
+        assert holders.heir_of(lock.path, os.getpid()) == 4242
     finally:
         lock.close()
-    assert holderfiles.heir_of(lock.path, os.getpid()) == 0
+    assert holders.heir_of(lock.path, os.getpid()) == 0

@@ -52,7 +52,7 @@ def test_a_record_names_its_holder_and_goes_when_it_lets_go(tmp_path, recorder):
     lock = str(tmp_path / ".lock")
     proc, path = recorder(lock)
     assert path and os.path.exists(path)
-    (found,) = holderfiles.holders_from_files(lock)
+    (found,) = holders.holders_from_files(lock)
     assert (found.pid, found.mode, found.host, found.other_namespace) == (proc.pid, EXCLUSIVE, "", False)
     assert sys.executable in found.command and found.running_for is not None
     proc.communicate("\n", timeout=30)
@@ -65,7 +65,7 @@ def test_a_killed_holder_s_record_is_never_shown_and_removed_by_the_next_reader(
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert records(lock) == [os.path.basename(path)]  # at most one stale record
-    assert holderfiles.holders_from_files(lock) == []
+    assert holders.holders_from_files(lock) == []
     assert records(lock) == []
 
 
@@ -83,7 +83,7 @@ def test_another_host_s_record_names_the_host(tmp_path):
     )
     try:
         child.stdout.readline()
-        (found,) = holderfiles.holders_from_files(lock)
+        (found,) = holders.holders_from_files(lock)
         assert found.describe().startswith("pid 4242 on node17 (exclusive, running ")
         assert found.describe().endswith("): pip install x")
     finally:
@@ -95,19 +95,19 @@ def test_an_unfinished_record_is_not_shown_and_removed_only_once_old(tmp_path):
     lock = str(tmp_path / ".lock")
     unfinished = tmp_path / (".lock" + holderfiles.INFIX + "unfinished")
     unfinished.write_text("piplockhook-holder 1\nhost=x\n")  # its writer may be between create and lock
-    assert holderfiles.holders_from_files(lock) == [] and unfinished.exists()
+    assert holders.holders_from_files(lock) == [] and unfinished.exists()
     old = time.time() - holderfiles.UNFINISHED_SECONDS - 5
     os.utime(unfinished, (old, old))
-    assert holderfiles.holders_from_files(lock) == [] and not unfinished.exists()
+    assert holders.holders_from_files(lock) == [] and not unfinished.exists()
 
 
 def test_the_kernel_s_holder_and_its_record_are_named_once(tmp_path, recorder):
     lock = str(tmp_path / ".lock")
     proc, _ = recorder(lock)
     kernel = [holders.Holder(proc.pid, EXCLUSIVE, "python -c ...", 99.0)]
-    recorded = holderfiles.holders_from_files(lock)
+    recorded = holders.holders_from_files(lock)
     assert len(recorded) == 1
-    merged = holderfiles.merge(recorded, kernel)
+    merged = holders.merge(recorded, kernel)
     assert len(merged) == 1 and merged[0].pid == proc.pid and sys.executable in merged[0].command
 
 

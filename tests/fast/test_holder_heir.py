@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from piplockhook.lock import EXCLUSIVE, holderfiles, primitive
+from piplockhook.lock import EXCLUSIVE, holderfiles, holders, primitive
 from piplockhook.lock.environment import MARKER, ancestor_mode
 from piplockhook.lock.holders import Holder
 
@@ -32,7 +32,7 @@ def dead_holders_file(lock_path, heir, locked=True):
     fields = holderfiles._text(EXCLUSIVE).replace(f"pid={os.getpid()}\n", f"pid={GONE}\n")
     path = lock_path + holderfiles.INFIX + "killedrun"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    os.write(fd, holderfiles._contents(f"{fields}heir={heir}\n"))
+    os.write(fd, holderfiles.contents(f"{fields}heir={heir}\n"))
     if locked:
         assert primitive.try_lock(fd, True, holderfiles.HOLDER_BYTE)
     return fd
@@ -42,10 +42,10 @@ def test_the_heir_is_written_into_the_holder_file(tmp_path):
     lock = str(tmp_path / ".lock")
     own = holderfiles.OwnHolderFile(lock, EXCLUSIVE)
     try:
-        assert holderfiles.heir_of(lock, os.getpid()) == 0
+        assert holders.heir_of(lock, os.getpid()) == 0
         own.name_heir(4242)
-        assert holderfiles.heir_of(lock, os.getpid()) == 4242
-        assert holderfiles.heir_of(lock, os.getpid() + 1) == 0
+        assert holders.heir_of(lock, os.getpid()) == 4242
+        assert holders.heir_of(lock, os.getpid() + 1) == 0
     finally:
         own.remove()
 
@@ -54,7 +54,7 @@ def test_a_gone_holder_is_named_by_its_heir(tmp_path):
     lock = str(tmp_path / ".lock")
     fd = dead_holders_file(lock, os.getpid())
     try:
-        (found,) = holderfiles.holders_from_files(lock)
+        (found,) = holders.holders_from_files(lock)
         assert (found.pid, found.heir) == (GONE, os.getpid())
         text = found.describe()
         assert text.startswith(f"pid {os.getpid()} (exclusive") and text.endswith(f"(pid {GONE}, gone)"), text

@@ -13,7 +13,7 @@ import piplockhook
 from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command
 from piplockhook.locations import location_for_options, nearest_directory, user_location, why_unlockable
 from piplockhook.lock import holders as _holders
-from piplockhook.lock.holderfiles import holders_at
+from piplockhook.lock.holders import holders_at
 from piplockhook.settings import SITE_PACKAGES, SWITCH, Settings, default_enabled
 from piplockhook.verify import leftovers
 

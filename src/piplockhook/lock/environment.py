@@ -26,7 +26,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING
 
 from piplockhook.lock import (
     EXCLUSIVE,
@@ -35,16 +34,18 @@ from piplockhook.lock import (
     LockError,
     LockTimeout,
     LockUnavailable,
-    OnWait,
     holderfiles,
 )
 from piplockhook.report import Reporter
 from piplockhook.state import current
 
+TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
+
 if TYPE_CHECKING:
     from types import ModuleType
 
     from piplockhook.locations import LockLocation
+    from piplockhook.lock import OnWait
     from piplockhook.lock.holders import Holder
     from piplockhook.settings import Settings
 
@@ -107,7 +108,7 @@ def ancestor_mode(path: str, env: Mapping[str, str] = os.environ) -> str | None:
         return mode
     # Its holder gone (a killed `piplockhook run`), the hold may live on in the
     # command that inherited it: only a live holder file names that heir.
-    heir = holderfiles.heir_of(path, pid)
+    heir = _who().heir_of(path, pid)
     return mode if heir and is_ancestor(heir) else None
 
 
@@ -236,7 +237,7 @@ class EnvironmentLock:
         self._write_holder_file(mode)
         if self._said_waiting:
             self.reporter.acquired(mode, time.monotonic() - start)
-            holderfiles.sweep(self.path)  # what a holder that died while we waited left
+            _who().sweep(self.path)  # what a holder that died while we waited left
         self._publication.publish(self.path, mode, self)
 
     def inheritable(self) -> list[int]:
@@ -293,7 +294,9 @@ class EnvironmentLock:
 
     def _holders(self, path: str, fd: int) -> list[Holder]:
         # Holder files are ours only: uv's files name who the kernel names.
-        return holderfiles.holders_at(path, fd) if path == self.path else _who().holders_of(fd)
+        who = _who()
+        found: list[Holder] = who.holders_at(path, fd) if path == self.path else who.holders_of(fd)
+        return found
 
     def _held_by(self, mode: str, path: str) -> OnWait:
         def on_wait(fd: int) -> None:

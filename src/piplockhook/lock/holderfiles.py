@@ -1,5 +1,8 @@
 """Holder files: who holds a lock, readable on every platform and from every host.
 
+This module writes them (every holder does, so every pip imports it); reading
+them is ``holders.py``'s, imported only by a process that waits or asks.
+
 Each piplockhook holder (a hooked pip, ``run``, ``verify``) writes one small
 file beside the lock file, ``<lock>.holder-<random>``, and keeps it locked for
 as long as it holds the lock. A waiter reads them all; one it *can* lock has
@@ -27,20 +30,16 @@ import os
 import re
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from piplockhook.lock import names_file, primitive
 from piplockhook.report import shorten
-
-if TYPE_CHECKING:
-    from piplockhook.lock.holders import Holder
 
 INFIX = ".holder-"
 FORMAT = "piplockhook-holder 1"
 HOLDER_BYTE = 1 << 40  # the byte a holder locks on Windows: past its text, which stays readable
 UNFINISHED_SECONDS = 60.0  # a lockable holder file without its last line is removed after this long
-_FIELDS = ("host", "pidns", "pid", "mode", "since", "command")
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0)
+FIELDS = ("host", "pidns", "pid", "mode", "since", "command")
+CLOEXEC = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0)
 
 
 def host_name() -> str:
@@ -67,10 +66,10 @@ def _command() -> str:
 
 def _text(mode: str) -> str:
     values = (host_name(), pid_namespace(), str(os.getpid()), mode, f"{time.time():.3f}", _command())
-    return "".join(f"{k}={v}\n" for k, v in zip(_FIELDS, values)) if all("\n" not in v for v in values) else ""
+    return "".join(f"{k}={v}\n" for k, v in zip(FIELDS, values)) if all("\n" not in v for v in values) else ""
 
 
-def _contents(text: str) -> bytes:
+def contents(text: str) -> bytes:
     return f"{FORMAT}\n{text}end\n".encode("utf-8", "surrogateescape")
 
 
@@ -83,10 +82,10 @@ class OwnHolderFile:
         self.problem = ""
         self.text = _text(mode)
         try:
-            self.fd = fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o644)
+            self.fd = fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | CLOEXEC, 0o644)
             # Written before it is locked: an NFS client sends written data to the server when a
             # lock is taken (a crashed host's holder file is complete), not when it is written.
-            os.write(fd, _contents(self.text))
+            os.write(fd, contents(self.text))
             if not primitive.try_lock(fd, True, HOLDER_BYTE) or not names_file(self.path, fd):
                 raise OSError(f"{self.path} was removed before it was locked")  # a waiter took it for stale
         except (OSError, ValueError) as exc:  # NFSv4 needs the O_RDWR above for LOCK_EX
@@ -100,7 +99,7 @@ class OwnHolderFile:
             return
         try:
             os.lseek(self.fd, 0, os.SEEK_SET)
-            os.write(self.fd, _contents(f"{self.text}heir={pid}\n"))
+            os.write(self.fd, contents(f"{self.text}heir={pid}\n"))
             os.fsync(self.fd)  # NFS: readers on other hosts see it now, not at close
         except OSError:  # the old text stays, naming us: still true while we live
             pass
@@ -110,146 +109,11 @@ class OwnHolderFile:
         if fd is not None:
             os.close(fd)  # first: unlinking an open file on NFS leaves a .nfs* file
         if path is not None:
-            _unlink(path)
+            unlink(path)
 
 
-def _unlink(path: str) -> None:
+def unlink(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:  # gone already (another waiter), or open elsewhere (Windows): the next one removes it
         pass
-
-
-def _parse(data: bytes) -> dict[str, str] | None:
-    lines = data.decode("utf-8", "replace").split("\n")
-    if len(lines) < 3 or lines[0] != FORMAT or lines[-2:] != ["end", ""]:
-        return None  # not one of ours, or not finished
-    fields = dict(line.partition("=")[::2] for line in lines[1:-2])
-    return fields if all(k in fields for k in _FIELDS) and fields["pid"].isdigit() else None
-
-
-def _read_live(path: str, now: float) -> dict[str, str] | None:
-    """The holder file's fields if its holder still holds it; a dead holder's holder file is removed."""
-    try:
-        fd = os.open(path, os.O_RDONLY | _CLOEXEC)  # a shared try needs no write permission, even on NFSv4
-    except OSError:
-        return None  # gone meanwhile, or not ours to read
-    remove = False
-    try:
-        data = os.read(fd, 4096)
-        fields = _parse(data)
-        if primitive.try_lock(fd, False, HOLDER_BYTE):  # its holder's exclusive lock is gone: so is it
-            primitive.unlock(fd, HOLDER_BYTE)
-            remove = fields is not None or now - os.fstat(fd).st_mtime > UNFINISHED_SECONDS
-            return None
-        return fields
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-        if remove:
-            _unlink(path)
-
-
-def _mine(fields: dict[str, str]) -> bool:
-    # POSIX locks (NFS's flock) never conflict within one process: our own holder file would look dead.
-    return fields["host"] == host_name() and fields["pid"] == str(os.getpid()) and fields["pidns"] == pid_namespace()
-
-
-def _live_files(lock_path: str) -> list[dict[str, str]]:
-    """The fields of every live holder file beside `lock_path`; stale ones are removed on the way."""
-    directory, name = os.path.split(lock_path)
-    try:
-        entries = [e for e in os.listdir(directory or ".") if e.startswith(name + INFIX)]
-    except OSError:
-        return []
-    now = time.time()
-    found = []
-    for entry in sorted(entries):
-        fields = _read_live(os.path.join(directory, entry), now)
-        if fields is not None:
-            found.append(fields)
-    return found
-
-
-def _here(fields: dict[str, str]) -> bool:
-    """Is the holder file's process one whose pid means something here (this host, this pid namespace)?"""
-    return fields["host"] == host_name() and fields["pidns"] == pid_namespace()
-
-
-def _heir(fields: dict[str, str]) -> int:
-    heir = fields.get("heir", "")
-    return int(heir) if heir.isdigit() else 0
-
-
-def heir_of(lock_path: str, pid: int) -> int:
-    """The heir of `pid`'s live hold on `lock_path` (its holder file, still locked through the
-    descriptor the heir inherited, names one), else 0."""
-    for fields in _live_files(lock_path):
-        if fields["pid"] == str(pid) and _here(fields):
-            return _heir(fields)
-    return 0
-
-
-def holders_from_files(lock_path: str) -> list[Holder]:
-    """The live holders that left a holder file beside `lock_path`, other than this process;
-    stale holder files are removed on the way."""
-    # Only when someone waits: a pip that never does skips it (P2).
-    from piplockhook.lock.holders import Holder, is_alive
-
-    here, namespace, now = host_name(), pid_namespace(), time.time()
-    found = []
-    for fields in _live_files(lock_path):
-        if _mine(fields):
-            continue
-        try:
-            since = max(0.0, now - float(fields["since"]))
-        except ValueError:
-            since = None
-        other_namespace = bool(fields["pidns"] and namespace and fields["pidns"] != namespace)
-        host = "" if fields["host"] == here else fields["host"]
-        pid = int(fields["pid"])
-        # Its holder gone, its lock kept by the heir (run's command): name the heir too.
-        heir = _heir(fields) if _here(fields) and not is_alive(pid) else 0
-        found.append(Holder(pid, fields["mode"], fields["command"], since, host, other_namespace, heir))
-    return found
-
-
-def holders_at(lock_path: str, fd: int) -> list[Holder]:
-    """Everyone holding the lock file `lock_path` (open as `fd`), each once: the holders
-    that left a holder file, and the ones only the kernel names (uv, flock(1))."""
-    from piplockhook.lock.holders import holders_of
-
-    return merge(holders_from_files(lock_path), holders_of(fd))
-
-
-def merge(from_files: list[Holder], kernel: list[Holder]) -> list[Holder]:
-    """Holders from their files and from the kernel, a process named by both once."""
-    from piplockhook.lock.holders import Holder
-
-    from_files = list(from_files)
-    named = []
-    for holder in kernel:
-        same = [r for r in from_files if not r.host and _same_process(r, holder.pid)]
-        if same:  # the kernel's pid is the one a user here can use; the holder file knows the rest
-            from_files.remove(same[0])
-            holder = Holder(
-                holder.pid, same[0].mode, same[0].command or holder.command, same[0].running_for, heir=same[0].heir
-            )
-        elif holder.pid <= 0 and any(not r.host and r.other_namespace for r in from_files):
-            continue  # the holder file of that process in another namespace says more
-        named.append(holder)
-    return from_files + named
-
-
-def _same_process(named: Holder, pid: int) -> bool:
-    from piplockhook.lock.holders import namespace_pids
-
-    if not named.other_namespace:
-        return named.pid == pid
-    return named.pid in namespace_pids(pid)[1:]  # its pid in the namespaces below ours
-
-
-def sweep(lock_path: str) -> None:
-    """Remove the holder files of holders that are gone (reading them does)."""
-    holders_from_files(lock_path)

@@ -1,4 +1,4 @@
-"""Who holds a lock file, as the kernel tells it, and how a message names them.
+"""Who holds a lock file, as the kernel and the holder files tell it, and how a message names them.
 
 Linux lists every flock in ``/proc/locks`` with the holder's pid, so dead
 holders never show. Where it names nobody, the description says why it
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 
+from piplockhook.lock import holderfiles, primitive
 from piplockhook.report import shorten
 
 if sys.platform == "win32":
@@ -217,3 +219,136 @@ def holders_of(fd: int) -> list[Holder]:
         Holder(pid, mode, command_of(pid) if pid else "", running_for(pid) if pid else None)
         for pid, mode in parse_proc_locks(text, device, os.getpid())
     ]
+
+
+# -- who holds a lock, as the holder files tell (holderfiles.py writes them)
+
+
+def _parse(data: bytes) -> dict[str, str] | None:
+    lines = data.decode("utf-8", "replace").split("\n")
+    if len(lines) < 3 or lines[0] != holderfiles.FORMAT or lines[-2:] != ["end", ""]:
+        return None  # not one of ours, or not finished
+    fields = dict(line.partition("=")[::2] for line in lines[1:-2])
+    return fields if all(k in fields for k in holderfiles.FIELDS) and fields["pid"].isdigit() else None
+
+
+def _read_live(path: str, now: float) -> dict[str, str] | None:
+    """The holder file's fields if its holder still holds it; a dead holder's holder file is removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | holderfiles.CLOEXEC)  # a shared try needs no write permission, even on NFSv4
+    except OSError:
+        return None  # gone meanwhile, or not ours to read
+    remove = False
+    try:
+        data = os.read(fd, 4096)
+        fields = _parse(data)
+        if primitive.try_lock(fd, False, holderfiles.HOLDER_BYTE):  # its holder's exclusive lock is gone: so is it
+            primitive.unlock(fd, holderfiles.HOLDER_BYTE)
+            remove = fields is not None or now - os.fstat(fd).st_mtime > holderfiles.UNFINISHED_SECONDS
+            return None
+        return fields
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+        if remove:
+            holderfiles.unlink(path)
+
+
+def _mine(fields: dict[str, str]) -> bool:
+    # POSIX locks (NFS's flock) never conflict within one process: our own holder file would look dead.
+    return (
+        fields["host"] == holderfiles.host_name()
+        and fields["pid"] == str(os.getpid())
+        and fields["pidns"] == holderfiles.pid_namespace()
+    )
+
+
+def _live_files(lock_path: str) -> list[dict[str, str]]:
+    """The fields of every live holder file beside `lock_path`; stale ones are removed on the way."""
+    directory, name = os.path.split(lock_path)
+    try:
+        entries = [e for e in os.listdir(directory or ".") if e.startswith(name + holderfiles.INFIX)]
+    except OSError:
+        return []
+    now = time.time()
+    found = []
+    for entry in sorted(entries):
+        fields = _read_live(os.path.join(directory, entry), now)
+        if fields is not None:
+            found.append(fields)
+    return found
+
+
+def _here(fields: dict[str, str]) -> bool:
+    """Is the holder file's process one whose pid means something here (this host, this pid namespace)?"""
+    return fields["host"] == holderfiles.host_name() and fields["pidns"] == holderfiles.pid_namespace()
+
+
+def _heir(fields: dict[str, str]) -> int:
+    heir = fields.get("heir", "")
+    return int(heir) if heir.isdigit() else 0
+
+
+def heir_of(lock_path: str, pid: int) -> int:
+    """The heir of `pid`'s live hold on `lock_path` (its holder file, still locked through the
+    descriptor the heir inherited, names one), else 0."""
+    for fields in _live_files(lock_path):
+        if fields["pid"] == str(pid) and _here(fields):
+            return _heir(fields)
+    return 0
+
+
+def holders_from_files(lock_path: str) -> list[Holder]:
+    """The live holders that left a holder file beside `lock_path`, other than this process;
+    stale holder files are removed on the way."""
+    here, namespace, now = holderfiles.host_name(), holderfiles.pid_namespace(), time.time()
+    found = []
+    for fields in _live_files(lock_path):
+        if _mine(fields):
+            continue
+        try:
+            since = max(0.0, now - float(fields["since"]))
+        except ValueError:
+            since = None
+        other_namespace = bool(fields["pidns"] and namespace and fields["pidns"] != namespace)
+        host = "" if fields["host"] == here else fields["host"]
+        pid = int(fields["pid"])
+        # Its holder gone, its lock kept by the heir (run's command): name the heir too.
+        heir = _heir(fields) if _here(fields) and not is_alive(pid) else 0
+        found.append(Holder(pid, fields["mode"], fields["command"], since, host, other_namespace, heir))
+    return found
+
+
+def holders_at(lock_path: str, fd: int) -> list[Holder]:
+    """Everyone holding the lock file `lock_path` (open as `fd`), each once: the holders
+    that left a holder file, and the ones only the kernel names (uv, flock(1))."""
+    return merge(holders_from_files(lock_path), holders_of(fd))
+
+
+def merge(from_files: list[Holder], kernel: list[Holder]) -> list[Holder]:
+    """Holders from their files and from the kernel, a process named by both once."""
+    from_files = list(from_files)
+    named = []
+    for holder in kernel:
+        same = [r for r in from_files if not r.host and _same_process(r, holder.pid)]
+        if same:  # the kernel's pid is the one a user here can use; the holder file knows the rest
+            from_files.remove(same[0])
+            holder = Holder(
+                holder.pid, same[0].mode, same[0].command or holder.command, same[0].running_for, heir=same[0].heir
+            )
+        elif holder.pid <= 0 and any(not r.host and r.other_namespace for r in from_files):
+            continue  # the holder file of that process in another namespace says more
+        named.append(holder)
+    return from_files + named
+
+
+def _same_process(named: Holder, pid: int) -> bool:
+    if not named.other_namespace:
+        return named.pid == pid
+    return named.pid in namespace_pids(pid)[1:]  # its pid in the namespaces below ours
+
+
+def sweep(lock_path: str) -> None:
+    """Remove the holder files of holders that are gone (reading them does)."""
+    holders_from_files(lock_path)

@@ -32,7 +32,6 @@ import site
 import sys
 import sysconfig
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from piplockhook.locations import location_for_options
 from piplockhook.lock import EXCLUSIVE, SHARED, LockError
@@ -40,6 +39,11 @@ from piplockhook.lock.environment import EnvironmentLock, environment_lock
 from piplockhook.report import Reporter, cancelled_line, error_line, warning
 from piplockhook.settings import Settings
 from piplockhook.state import hook
+
+TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Policy:

@@ -61,10 +61,14 @@ import sys
 import types
 from contextlib import AbstractContextManager
 from types import ModuleType
-from typing import Any, Callable
 
 from piplockhook.report import Reporter
 from piplockhook.settings import debug_wanted
+
+TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
+
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 PACKAGE = "wrapt"
 EXTENSION = "wrapt._wrappers"
