@@ -17,7 +17,7 @@ import pytest
 from piplockhook import pip as policy
 from piplockhook import state
 from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, environment
-from piplockhook.pip import patches
+from piplockhook.pip import patches, writing
 from piplockhook.state import ProcessState
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="probes with flock")
@@ -214,13 +214,13 @@ def test_install_given_reqs_moves_to_exclusive_and_rechecks(hooked, tmp_path):
         SimpleNamespace(name="plhsmall", should_reinstall=False),
         SimpleNamespace(name="plhother", should_reinstall=True),
     ]
-    result = patches._install_given_reqs(stand_in_install_given_reqs, None, (requirements,), {"prefix": None})
+    result = writing.install_given_reqs(stand_in_install_given_reqs, None, (requirements,), {"prefix": None})
     assert result == "installed" and run.lock.mode == EXCLUSIVE
     assert not probe(lock_path, SHARED)
     assert [r.should_reinstall for r in requirements] == [True, False]
     # pip's in-process build-dependency install writes its own prefix: no move for it.
     run.lock.acquire(SHARED)
-    patches._install_given_reqs(stand_in_install_given_reqs, None, (requirements,), {"prefix": "/tmp/build-env"})
+    writing.install_given_reqs(stand_in_install_given_reqs, None, (requirements,), {"prefix": "/tmp/build-env"})
     assert run.lock.mode == SHARED
     hooked.runs.clear()
     run.lock.close()
@@ -233,7 +233,7 @@ def test_a_signature_it_cannot_read_moves_to_exclusive_anyway(hooked):
     options = SimpleNamespace(quiet=0, prefix_path=None)
     run = policy.CommandRun.for_command("install", patches.read(), options)
     run.take(SHARED)
-    run.move_to_write_lock(*patches._what_is_written(run, patches._call_of(("anything",), {})))
+    writing.move_to_write_lock(run, *writing._what_is_written(run, writing._call_of(("anything",), {})))
     assert run.lock.mode == EXCLUSIVE
     run.lock.close()
 
@@ -404,9 +404,9 @@ def test_an_upgrade_of_piplockhook_where_it_is_off_keeps_it_off(hooked, tmp_path
     site = str(tmp_path / "site")
     os.makedirs(os.path.join(site, "piplockhook-1.0.dist-info"))
     open(os.path.join(site, "piplockhook-1.0.dist-info", "RECORD"), "w").close()
-    monkeypatch.setattr(patches, "default_enabled", lambda: settings.default_enabled(site))
-    monkeypatch.setattr(patches, "our_record", lambda: settings.our_record(site))
-    monkeypatch.setattr(patches, "set_default", lambda enabled: settings.set_default(enabled, site))
+    monkeypatch.setattr(writing, "default_enabled", lambda: settings.default_enabled(site))
+    monkeypatch.setattr(writing, "our_record", lambda: settings.our_record(site))
+    monkeypatch.setattr(writing, "set_default", lambda enabled: settings.set_default(enabled, site))
     settings.set_default(False, site)
     hooked.install_given_reqs_signature = inspect.signature(stand_in_install_given_reqs)
 
@@ -415,11 +415,11 @@ def test_an_upgrade_of_piplockhook_where_it_is_off_keeps_it_off(hooked, tmp_path
         os.rename(os.path.join(site, "piplockhook-1.0.dist-info"), os.path.join(site, "piplockhook-2.0.dist-info"))
         return "installed"
 
-    assert patches._install_given_reqs(upgrade, None, ([SimpleNamespace(name="PipLockHook")],), {}) == "installed"
+    assert writing.install_given_reqs(upgrade, None, ([SimpleNamespace(name="PipLockHook")],), {}) == "installed"
     assert not settings.default_enabled(site)
     with open(os.path.join(site, "piplockhook-2.0.dist-info", "RECORD")) as f:
         assert f.read() == "piplockhook.disabled,,\n"
     # Another distribution, or piplockhook where it is on: nothing written.
     settings.set_default(True, site)
-    assert patches._install_given_reqs(lambda requirements: 0, None, ([SimpleNamespace(name="piplockhook")],), {}) == 0
+    assert writing.install_given_reqs(lambda requirements: 0, None, ([SimpleNamespace(name="piplockhook")],), {}) == 0
     assert settings.default_enabled(site)

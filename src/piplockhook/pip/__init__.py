@@ -1,9 +1,9 @@
 """The pip side: what piplockhook knows of pip's commands, and a command
 under its lock. Beside it: ``patches`` (what changes in a pip process; the
 startup gate's other half) and ``importhooks`` (how we reach into pip, and
-wrapt, cheaply). Only a pip process imports ``piplockhook.pip``, and each
-module costs it ~0.4 M instructions to import (P2): so these three parts
-share this one.
+wrapt, cheaply), and ``writing`` (what changes once pip writes). Only a pip
+process imports ``piplockhook.pip``, and each module costs it ~0.25 M
+instructions to import (P2): so these three parts share this one.
 
 - **The policy**, as pip keeps ``commands_dict`` in ``commands/__init__.py``:
   which lock each pip command takes (``COMMAND_LOCKS``, the whole policy in one
@@ -16,9 +16,9 @@ share this one.
   shared lock; once a command holds its lock, the view is rebuilt here, so
   that it shows the environment as it is now.
 - **A command under its lock**: ``CommandRun`` is a pip command's hold (its
-  policy and its EnvironmentLock); ``CommandRun.move_to_write_lock`` is
-  install's move from shared to exclusive, after which what is installed now
-  is looked at again. ``held_outside_command`` holds a lock where pip's own
+  policy and its EnvironmentLock); install's move from shared to exclusive,
+  after which what is installed now is looked at again, is ``writing.py``'s
+  (a pip that only reads never imports it). ``held_outside_command`` holds a lock where pip's own
   error handling is not around us (pkg_resources' import, pip's whole entry
   point in the fallback). Every failure of ours here fails open: one warning
   line, and pip goes on unlocked (``unlocked_because``).
@@ -311,33 +311,3 @@ class CommandRun:
             raise hook().command_error(f"piplockhook: {exc}") from None
         except Exception as exc:  # an OS we did not foresee: warn, never break pip
             unlocked_because(exc, self.lock.path)
-
-    def move_to_write_lock(self, requirements: list[Any], use_user_site: bool) -> None:
-        """Shared -> exclusive, then look again at what is installed now."""
-        if self.policy.write is None or self.lock.mode == self.policy.write:
-            return
-        self.take(self.policy.write)
-        if not (getattr(self.options, "ignore_installed", False) or getattr(self.options, "target_dir", None)):
-            recheck_installed(requirements, use_user_site, self.lock.reporter)
-
-
-def recheck_installed(requirements: list[Any], use_user_site: bool, reporter: Reporter) -> None:
-    """Another pip may have installed or removed these while we waited: a
-    distribution installed meanwhile is replaced, not duplicated."""
-    get_default_environment = hook().get_default_environment
-    if get_default_environment is None:
-        return
-    refresh_installed_view(reporter)
-    try:
-        environment = get_default_environment()
-        for requirement in requirements:
-            name = getattr(requirement, "name", None)
-            if not name:
-                continue
-            dist = environment.get_distribution(name)
-            installed = dist is not None and (not use_user_site or bool(dist.in_usersite))
-            if bool(requirement.should_reinstall) != installed:
-                reporter.debug("rechecked", EXCLUSIVE, "", f"{name} is {'now' if installed else 'no longer'} installed")
-            requirement.should_reinstall = installed
-    except Exception as exc:
-        reporter.warning(f"could not re-check installed distributions ({exc!r})")

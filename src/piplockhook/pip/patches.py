@@ -13,8 +13,8 @@ and pip's ``__pip-runner__.py``):
 * ``install_given_reqs``: where ``pip install`` starts changing files, it moves
   from the shared to the exclusive lock and re-checks what is installed now;
   where it upgrades or reinstalls piplockhook itself, it writes ``piplockhook
-  disable``'s marker again (the old version's RECORD took it away). This
-  patch is also there, unlocked, in a pip where the hook is off
+  disable``'s marker again (the old version's RECORD took it away): see
+  writing.py, imported with ``pip._internal.req``. This patch is also there, unlocked, in a pip where the hook is off
   (settings.hook_wanted): that is where the marker is.
 * pkg_resources' module body (its working set) runs under at least the shared
   lock, and is rebuilt once the command holds its lock (pip/__init__.py).
@@ -23,7 +23,8 @@ and pip's ``__pip-runner__.py``):
 * Every wrapper fails open: an unexpected error of ours is one warning line,
   and pip runs unlocked (tests/test_fail_open.py).
 
-Everything the wrappers need is imported here, before pip runs: pip 26.3
+Everything the wrappers need is imported before pip installs: here, before
+pip runs, or (writing.py) as pip imports its installing module. pip 26.3
 blocks every import once installing starts, and an upgrade of piplockhook
 removes our files while the lock is held.
 """
@@ -52,7 +53,7 @@ from piplockhook.pip import (
 )
 from piplockhook.pip.importhooks import ImportHooks, cannot_patch, complete_wrapt, wrap_attribute, wrapt
 from piplockhook.report import Reporter, error_line, warning
-from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, default_enabled, our_record, read, set_default
+from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, read
 from piplockhook.state import current, hook
 
 TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
@@ -118,7 +119,12 @@ def _patch_req(module: Any) -> None:
 
         hook().get_default_environment = get_default_environment
         hook().install_given_reqs_signature = inspect.signature(module.install_given_reqs)
-        wrap_attribute(module, "install_given_reqs", _install_given_reqs)
+        # Imported here, when pip imports the module that installs: a pip that only
+        # reads never loads it (P2), and one that installs has it before pip 26.3
+        # blocks imports.
+        from piplockhook.pip import writing
+
+        wrap_attribute(module, "install_given_reqs", writing.install_given_reqs)
         hook().patched["install_given_reqs"] = True
     except Exception as exc:
         cannot_patch("pip._internal.req.install_given_reqs", exc)
@@ -251,71 +257,6 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
             runs.remove(current)
     finally:
         close_quietly(current.lock)
-
-
-def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
-    """pip install starts changing files: its command moves to the exclusive
-    lock; an upgrade of piplockhook keeps the environment's default."""
-    runs = hook().runs
-    current = runs[-1] if runs else None
-    call = _call_of(args, kwargs)
-    if current is not None and current.policy.write:
-        try:
-            written = _what_is_written(current, call)
-            if written is not None:
-                current.move_to_write_lock(*written)
-        except hook().command_error:  # a timeout: pip's own error line, nothing written
-            raise
-        except Exception as exc:
-            unlocked_because(exc)
-    if not _replaces_us_while_disabled(call):
-        return wrapped(*args, **kwargs)
-    try:
-        return wrapped(*args, **kwargs)
-    finally:  # also after a later requirement failed: ours may be in place, new
-        _disable_again()
-
-
-def _call_of(args: Args, kwargs: Kwargs) -> dict[str, Any] | None:
-    """install_given_reqs' arguments by name; None where its signature cannot be read."""
-    signature = hook().install_given_reqs_signature
-    try:
-        return dict(signature.bind_partial(*args, **kwargs).arguments) if signature is not None else None
-    except TypeError:
-        return None
-
-
-def _replaces_us_while_disabled(call: dict[str, Any] | None) -> bool:
-    """Does this install write piplockhook, in an environment where it is off
-    by default? (Then the old version's RECORD takes the marker away.)"""
-    try:
-        names = [getattr(r, "name", None) or "" for r in (call or {}).get("requirements") or []]
-        return any(n.lower().replace("_", "-") == "piplockhook" for n in names) and not default_enabled()
-    except Exception:  # a pip we do not know: nothing kept, nothing broken
-        return False
-
-
-def _disable_again() -> None:
-    """piplockhook was replaced while off by default here: the new version is off too."""
-    try:
-        if default_enabled() and our_record() is not None:
-            set_default(False)
-    except Exception as exc:
-        warning(f"could not keep `piplockhook disable` across this install ({exc!r}); run `piplockhook disable` again")
-
-
-def _what_is_written(current: CommandRun, call: dict[str, Any] | None) -> tuple[list[Any], bool] | None:
-    """(requirements, use_user_site) of this install_given_reqs call, where
-    it writes the command's environment; None where it writes elsewhere."""
-    if call is None:  # a signature we cannot read: escalate (more locking, never less)
-        return [], False
-    requirements = list(call.get("requirements") or [])
-    # pip's in-process build-dependency install (26.x) writes to its own
-    # temporary prefix: that is not this command writing the environment.
-    same_prefix = call.get("prefix") == getattr(current.options, "prefix_path", None)
-    if requirements and same_prefix:
-        return requirements, bool(call.get("use_user_site"))
-    return None
 
 
 def _retire_import_hooks() -> None:
