@@ -90,14 +90,14 @@ def test_a_clean_directory_and_every_kind_of_damage(tmp_path):
     os.mkdir(os.path.join(site, "~emo"))
     result = verify.find_problems([scope(site)], quick=False)
     assert kinds(result) == [
+        ("leftover", "~emo"),  # stashes first: moving one back can repair what follows
         ("missing", "demo 1.0"),
         ("size", "demo 1.0"),
         ("hash", "demo 1.0"),
         ("entry-point", "demo 1.0"),
         ("no-record", "other 2.0"),
-        ("leftover", "~emo"),
     ]
-    missing, size, _, entry_point, no_record, leftover = result.problems
+    leftover, missing, size, _, entry_point, no_record = result.problems
     assert missing.files == ["demo/m0.py"] and size.files == ["demo/m1.py"]
     assert missing.repair == "python -m pip install --force-reinstall --no-deps demo==1.0"
     assert "console script demo names module demo.m0, which is missing" in entry_point.line()

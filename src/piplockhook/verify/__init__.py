@@ -6,10 +6,15 @@ files that ``RECORD`` lists missing or changed, ``RECORD`` itself missing,
 compares requirements only). This module finds that damage, under the
 environment's shared lock so that a pip writing right now is waited for, not
 reported; it reads only, and says for each problem the command that repairs it.
+It also sees what a pip stopped while it wrote leaves (stashes.py: pip's
+stashes, moved back where they are the only copy; unowned.py: files no RECORD
+owns); the repairs it can make itself are each Problem's ``actions``
+(repair.py), which ``piplockhook verify --repair`` makes under the exclusive lock.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -21,14 +26,20 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from piplockhook.settings import SITE_PACKAGES
+from piplockhook.verify import stashes, unowned
 from piplockhook.verify.distinfo import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
 from piplockhook.verify.findings import Problem, Result
+from piplockhook.verify.owners import Owners
+from piplockhook.verify.repair import Action, RepairError, apply
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
 
 __all__ = [
+    "Action",
     "Problem",
+    "RepairError",
     "Result",
     "Scope",
+    "apply",
     "environment_scope",
     "find_problems",
     "leftovers",
@@ -196,6 +207,9 @@ def _unfinished(d: DistInfo, reinstall: str) -> Problem | None:
         kind, detail = "bad-record", f"{d.entry}/RECORD cannot be read: {d.record_error}"
     elif d.record is None and d.temp_files:
         kind, detail = "half-written", f"{d.entry} was never finished: no RECORD, pip's {d.temp_files[0]}"
+    elif d.record is None and not d.installer:
+        # pip writes INSTALLER, then RECORD, after every other file: neither means it was stopped before.
+        kind, detail = "half-written", f"{d.entry} was never finished: no INSTALLER, no RECORD (pip was stopped)"
     elif d.record is None:
         kind, detail = "no-record", f"{d.entry} has no RECORD (pip cannot uninstall it)"
     else:
@@ -223,8 +237,35 @@ def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall:
     return problems
 
 
-def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str, list[str]]]) -> list[Problem]:
-    """Per project: two .dist-info or more, then what is wrong with the one kept."""
+def _reinstall(scope: Scope, d: DistInfo) -> str:
+    """The command that writes `d` again: pip's, unless another tool installed it
+    (a .dist-info with no INSTALLER and no RECORD is pip's, stopped before both)."""
+    if d.installer in PIP_INSTALLERS or (not d.installer and d.record is None):
+        return f"{scope.pip_install} --force-reinstall --no-deps {d.name}=={d.version}"
+    by = f"INSTALLER says {d.installer}" if d.installer else "no INSTALLER file"
+    return f"reinstall {d.label} with the tool that installed it ({by}: not pip)"
+
+
+def _complete(d: DistInfo, files: dict[str, dict[str, list[str]]]) -> bool:
+    """Is `d` finished, with every file as its RECORD says?"""
+    finished = d.has_metadata and d.record is not None and not d.record_error and not d.temp_files
+    return finished and not any(files.get(d.path, {}).values())
+
+
+def _moot(d: DistInfo, found: dict[str, list[str]], plan: stashes.Plan) -> bool:
+    """Are `d`'s problems all files missing where a stash is moved back?"""
+    if d.path and plan.covers(d.path):
+        return True
+    missing = found.get("missing", [])
+    others = any(kind != "missing" and listed for kind, listed in found.items())
+    return bool(missing) and not others and all(plan.covers(os.path.join(d.directory, f)) for f in missing)
+
+
+def _problems_of(
+    scope: Scope, dists: list[DistInfo], files: dict[str, dict[str, list[str]]], plan: stashes.Plan
+) -> list[Problem]:
+    """Per project: two .dist-info or more, then what is wrong with the one kept
+    (not what moving a stash back repairs)."""
     problems: list[Problem] = []
     by_project: dict[str, list[DistInfo]] = {}
     for dist in dists:
@@ -232,18 +273,48 @@ def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str,
     for project in sorted(by_project):
         group = sorted(by_project[project], key=lambda d: d.entry)
         keeper = _keeper(group, files)
-        reinstall = f"{scope.pip_install} --force-reinstall --no-deps {keeper.name}=={keeper.version}"
-        if keeper.installer not in PIP_INSTALLERS:
-            by = f"INSTALLER says {keeper.installer}" if keeper.installer else "no INSTALLER file"
-            reinstall = f"reinstall {keeper.label} with the tool that installed it ({by}: not pip)"
+        reinstall = _reinstall(scope, keeper)
         if len(group) > 1:
             problems.append(_duplicate(group, keeper, reinstall))
+        if _moot(keeper, files.get(keeper.path, {}), plan):
+            continue
         unfinished = _unfinished(keeper, reinstall)
         if unfinished is not None:
             problems.append(unfinished)
         else:
             problems += _contents(keeper, files.get(keeper.path, {}), scope, reinstall)
     return problems
+
+
+def _unowned(scope: Scope, directory: str, owners: Owners, dists: list[DistInfo], plan: stashes.Plan) -> list[Problem]:
+    """Files and folders no RECORD owns (unowned.py says which count)."""
+    names, paths = unowned.claimed(directory, [d for d in dists if d.record is None])
+    found = [p for p in unowned.unowned_entries(directory, owners, names) if not plan.covers(p)]
+    if scope.scripts and directory == scope.directories[0]:
+        found += unowned.unowned_scripts(scope.scripts, owners, paths)
+    problems = []
+    for path in found:
+        what = _count(path)
+        problems.append(
+            Problem(
+                "unowned",
+                os.path.basename(path),
+                path,
+                f"{what} in {os.path.dirname(path)} that no installed RECORD lists (a pip stopped while it "
+                "installed, or put there by hand); nothing is done to it",
+                "reinstall the distribution it belongs to "
+                f"(`{scope.pip_install} --force-reinstall --no-deps NAME==VERSION`); "
+                f"if none should have it: {_remove(path)}",
+            )
+        )
+    return problems
+
+
+def _count(path: str) -> str:
+    if not os.path.isdir(path) or os.path.islink(path):
+        return "a file"
+    number = sum(len(names) for _, _, names in os.walk(path))
+    return f"a folder of {number} file" + ("" if number == 1 else "s")
 
 
 def find_problems(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | None = None) -> Result:
@@ -269,19 +340,23 @@ def find_problems(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | No
         files = _files_checked(all_dists, quick, shown)
     finally:
         shown.close()
+    complete = {d.path for d in all_dists if _complete(d, files)}
     for scope, dists in read:
-        result.problems += _problems_of(scope, dists, files)
-    for directory in every:
-        for leftover in leftovers(directory):
-            result.problems.append(
-                Problem(
-                    "leftover",
-                    os.path.basename(leftover),
-                    leftover,
-                    f"left in {directory} by an interrupted pip uninstall (pip's stash)",
-                    _remove(leftover),
-                )
-            )
+        plans, later = [], []
+        for directory in scope.directories:
+            here = [d for d in dists if d.directory == directory]
+            stashed = stashes.stashed_dist_infos(directory)
+            owners = Owners(directory, [*here, *stashed])
+            plan = stashes.plan(owners, here, stashed, complete, functools.partial(_reinstall, scope))
+            plans.append(plan)
+            result.problems += plan.problems
+            later += _unowned(scope, directory, owners, here, plan)
+        merged = stashes.Plan()
+        for plan in plans:
+            merged.restored += plan.restored
+            merged.removed += plan.removed
+        result.problems += _problems_of(scope, dists, files, merged)
+        result.problems += later
     result.distributions = len(all_dists)
     result.files, result.bytes = shown.files, shown.bytes
     result.seconds = time.monotonic() - start
