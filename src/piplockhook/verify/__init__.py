@@ -300,11 +300,9 @@ def _unowned(scope: Scope, directory: str, owners: Owners, dists: list[DistInfo]
                 "unowned",
                 os.path.basename(path),
                 path,
-                f"{what} in {os.path.dirname(path)} that no installed RECORD lists (a pip stopped while it "
-                "installed, or put there by hand); nothing is done to it",
-                "reinstall the distribution it belongs to "
-                f"(`{scope.pip_install} --force-reinstall --no-deps NAME==VERSION`); "
-                f"if none should have it: {_remove(path)}",
+                f"{what} that no installed RECORD lists (left by a pip stopped while installing, or put there by hand)",
+                f"if a distribution should own it, reinstall that one "
+                f"(`{scope.pip_install} --force-reinstall --no-deps NAME==VERSION`); if none: {_remove(path)}",
             )
         )
     return problems

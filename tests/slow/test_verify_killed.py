@@ -1,0 +1,190 @@
+"""A real pip killed with SIGKILL while it upgrades a big wheel (issue 28's
+`plhbig` experiment), then `piplockhook verify --repair`: pip's stash, the
+only copy of the old version, is moved back under the exclusive lock, and
+the environment is what it was before the upgrade, file for file; what
+verify cannot do itself (the console script pip moved to its temp folder)
+is one ERROR line with the command, and that command makes it whole."""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import zipfile
+
+import pytest
+from plh_backend import _record_hash
+from procs import TIMEOUT, wait_until
+
+pytestmark = pytest.mark.slow
+
+BIG = "plhbig"
+MODULES = 3000
+KILL_AFTER = 300  # files of 2.0 written: well inside the upgrade, long before its end
+
+
+def write_big_wheel(directory, version):
+    """A wheel of MODULES modules and a console script, with its .dist-info
+    last in the archive as build backends write it: pip writes it last."""
+    info = f"{BIG}-{version}.dist-info"
+    files = {f"{BIG}/m{i:04d}.py": f"# {version}\nVALUE = {i}\n" + "#" * 1000 + "\n" for i in range(MODULES)}
+    files[f"{BIG}/__init__.py"] = f"VERSION = {version!r}\n\ndef main():\n    print(VERSION)\n"
+    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {BIG}\nVersion: {version}\n"
+    files[f"{info}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: piplockhook-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    files[f"{info}/entry_points.txt"] = f"[console_scripts]\n{BIG} = {BIG}:main\n"
+    path = os.path.join(directory, f"{BIG}-{version}-py3-none-any.whl")
+    record = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as whl:
+        for name, text in files.items():
+            whl.writestr(name, text)
+            record.append(f"{name},{_record_hash(text.encode())},{len(text.encode())}")
+        whl.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def big_wheels(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("big-wheels"))
+    for version in ("1.0", "2.0"):
+        write_big_wheel(folder, version)
+    return folder
+
+
+def tree(venv):
+    """{path: sha256} of site-packages and bin/, as the tests compare environments."""
+    found = {}
+    for top in (venv.site_packages, venv.bin):
+        for folder, _, names in os.walk(top):
+            for name in names:
+                path = os.path.join(folder, name)
+                if os.path.islink(path):
+                    found[path] = "-> " + os.readlink(path)
+                    continue
+                with open(path, "rb") as f:
+                    found[path] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+def verify(venv, *args, **env):
+    return venv.run([os.path.join(venv.bin, "piplockhook"), "verify", *args], env=venv.env(**env), check=False)
+
+
+def files_in(folder):
+    try:
+        return sum(len(names) for _, _, names in os.walk(folder))
+    except OSError:
+        return 0
+
+
+def test_a_pip_killed_mid_upgrade_is_put_back_by_verify_repair(venv, big_wheels, tmp_path):
+    temp = tmp_path / "tmp"  # where pip stashes the old console script: this test's to clean
+    temp.mkdir()
+    env = venv.env(TMPDIR=str(temp))
+    site = venv.site_packages
+    try:
+        upgrade_killed_then_repaired(venv, big_wheels, env, site)
+    finally:  # what a failure leaves (a stash pip cannot name): gone, as before this test
+        for entry in os.listdir(site):
+            if entry.startswith(("~", BIG)):
+                shutil.rmtree(os.path.join(site, entry))
+        if os.path.lexists(os.path.join(venv.bin, BIG)):
+            os.remove(os.path.join(venv.bin, BIG))
+
+
+def upgrade_killed_then_repaired(venv, big_wheels, env, site):
+    venv.pip("install", "--find-links", big_wheels, f"{BIG}==1.0", env=env)
+    before, listed = tree(venv), venv.installed()
+    assert listed[BIG] == "1.0"
+    pip = subprocess.Popen(
+        [os.path.join(venv.bin, "pip"), "install", "--find-links", big_wheels, f"{BIG}==2.0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        stash = os.path.join(site, "~" + BIG[1:])
+        wait_until(
+            lambda: (
+                (os.path.isdir(stash) and files_in(os.path.join(site, BIG)) >= KILL_AFTER) or pip.poll() is not None
+            ),
+            timeout=TIMEOUT,
+            what="pip writing 2.0 after it stashed 1.0",
+        )
+        assert pip.poll() is None, "pip finished before it could be killed mid-upgrade: make the wheel bigger"
+        pip.send_signal(signal.SIGKILL)
+    finally:
+        pip.kill()
+        pip.wait(timeout=10)
+    written = files_in(os.path.join(site, BIG))
+    assert KILL_AFTER <= written < MODULES + 1
+    assert BIG not in venv.installed()  # 1.0 in pip's stash, 2.0 without .dist-info: gone from pip list
+    assert os.path.isdir(os.path.join(site, f"~{BIG[1:]}-1.0.dist-info"))
+
+    found = verify(venv)  # reads only: says what it will do, and deletes nothing
+    assert found.returncode == 1, found.stdout + found.stderr
+    lines = found.stdout.splitlines()
+    assert f"{BIG} 1.0: pip's stash ~{BIG[1:]} of {BIG}, the only copy (the original holds only files" in lines[0]
+    assert f"{BIG} 1.0: pip's stash ~{BIG[1:]}-1.0.dist-info of {BIG}-1.0.dist-info, the only copy" in lines[1]
+    assert "rm -rf" not in lines[1] and lines[1].endswith(f"{BIG}-1.0.dist-info")
+    assert not any("unowned" in line or line.startswith(BIG + ":") for line in lines)  # the move back covers it
+
+    repaired = verify(venv, "--repair")
+    script = os.path.join(venv.bin, BIG)
+    command = f"{venv.python} -m pip install --force-reinstall --no-deps {BIG}==1.0"
+    assert repaired.returncode == 1, repaired.stdout + repaired.stderr  # not whole yet: the script is in pip's temp
+    assert repaired.stdout.splitlines()[0].startswith(f"{BIG} 1.0: pip's stash ~{BIG[1:]} of {BIG}")
+    assert f"; repaired: rm -rf {site}/{BIG} && mv '{stash}' {site}/{BIG}\n" in repaired.stdout
+    assert f"; repaired: mv '{stash}-1.0.dist-info' {site}/{BIG}-1.0.dist-info\n" in repaired.stdout
+    errors = [line for line in repaired.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert errors == [
+        f"ERROR: piplockhook: {BIG} 1.0: 1 file listed in RECORD missing: ../../../bin/{BIG}; run: {command}"
+    ], repaired.stderr
+    assert "Traceback" not in repaired.stderr
+    assert venv.installed()[BIG] == "1.0"
+    now = tree(venv)
+    assert {p: h for p, h in now.items() if p != script} == {p: h for p, h in before.items() if p != script}
+
+    venv.run(["bash", "-c", command], env=venv.env(PIP_FIND_LINKS=big_wheels))  # the line's command, as pasted
+    whole = verify(venv, "--repair")
+    assert whole.returncode == 0 and whole.stderr == "", whole.stdout + whole.stderr
+    # A reinstall compiles again (a .pyc holds its source's new mtime) and writes
+    # the script's #! as the python that ran it (`python`, where `pip` said `python3`).
+    after = tree(venv)
+    assert after.keys() == before.keys() and venv.installed() == listed
+    record = os.path.join(site, f"{BIG}-1.0.dist-info", "RECORD")
+    same = lambda t: {p: h for p, h in t.items() if not p.endswith(".pyc") and p not in (script, record)}  # noqa: E731
+    assert same(after) == same(before)
+
+
+def test_verify_repair_takes_the_exclusive_lock_and_bad_input_changes_nothing(venv, holder):
+    site = venv.site_packages
+    venv.pip("install", "plhsmall==1.0")
+    stash = os.path.join(site, "~lhsmall")
+    os.rename(os.path.join(site, "plhsmall"), stash)  # an uninstall stopped after its first move
+    try:
+        for args, env, message in [
+            (("--repair",), {"PIPLOCKHOOK": "0"}, "verify --repair: PIPLOCKHOOK=0 opts out of the lock it needs"),
+            (("--repair", "--bogus"), {}, "verify: unrecognized arguments: --bogus"),
+        ]:
+            bad = verify(venv, *args, **env)
+            assert bad.returncode == 2 and bad.stdout == "", bad.stdout + bad.stderr
+            (line,) = bad.stderr.splitlines()
+            assert line.startswith("ERROR: piplockhook: ") and message in line, line
+        reading = holder(venv.lock_path)  # a pip that reads: verify may read beside it, not repair
+        reading.hold("shared")
+        assert verify(venv, "--timeout", "0.5").returncode == 1
+        timed_out = verify(venv, "--repair", "--timeout", "0.5")
+        assert timed_out.returncode == 1 and timed_out.stdout == ""
+        assert timed_out.stderr.splitlines()[-1].startswith("ERROR: piplockhook: timed out after 0.5s (--timeout)")
+        assert timed_out.stderr.splitlines()[-1].endswith("; nothing was changed")
+        assert os.path.isdir(stash)  # nothing changed by any of them
+        reading.release()
+        done = verify(venv, "--repair")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.splitlines()[0].endswith(f"; repaired: mv '{stash}' {os.path.join(site, 'plhsmall')}")
+        assert done.stdout.splitlines()[-1].startswith("piplockhook verify: no problems in ")
+    finally:
+        if os.path.isdir(stash):
+            os.rename(stash, os.path.join(site, "plhsmall"))
