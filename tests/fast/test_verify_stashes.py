@@ -68,6 +68,9 @@ def pip_names(name):
             yield "~" + "".join(candidate) + name
 
 
+TOOL_SCRIPT = "[console_scripts]\nplhtool = plhtool:main\n"
+
+
 @pytest.mark.parametrize("name", ["plhbig", "plhbig-1.0.dist-info", "ab", "x1"])
 def test_every_name_pip_gives_a_stash_is_known_and_no_other(name):
     names = list(itertools.islice(pip_names(name), 3000))
@@ -118,6 +121,27 @@ def test_an_unfinished_new_dist_info_goes_with_the_move_back(upgraded, tmp_path)
     assert repair(site).problems == [] and tree(site) == before
 
 
+def test_a_new_version_stopped_before_its_installer_file_is_not_complete(upgraded, tmp_path):
+    # Stopped after the wheel's own RECORD was written (it lists every file of
+    # 2.0, all there) and before INSTALLER: not 2.0 complete, but 1.0 moved back.
+    site, before = upgraded
+    shutil.rmtree(os.path.join(site, "plhbig"))
+    install(tmp_path, site, "plhbig", "2.0", package("plhbig", "2.0", 5), installer="")
+    result = check(site)
+    assert kinds(result) == [("stash", "plhbig 1.0"), ("stash", "plhbig 1.0")]
+    assert repair(site).problems == [] and tree(site) == before
+
+
+def test_a_new_version_stopped_while_pip_wrote_its_record_is_not_complete(upgraded, tmp_path):
+    site, before = upgraded
+    shutil.rmtree(os.path.join(site, "plhbig"))
+    install(tmp_path, site, "plhbig", "2.0", package("plhbig", "2.0", 5))  # INSTALLER written
+    with open(os.path.join(site, "plhbig-2.0.dist-info", "RECORDk3j4.tmp"), "w") as f:
+        f.write("plhbig/__init__.py,")  # pip's own RECORD, cut short
+    assert kinds(check(site)) == [("stash", "plhbig 1.0"), ("stash", "plhbig 1.0")]
+    assert repair(site).problems == [] and tree(site) == before
+
+
 def test_a_stash_beside_a_complete_new_version_is_removed(upgraded, tmp_path):
     # Stopped after 2.0 was written whole (RECORD last), before pip deleted the stash.
     site, _ = upgraded
@@ -141,10 +165,7 @@ def test_a_stash_is_kept_while_the_version_beside_it_is_damaged(upgraded, tmp_pa
     kept = [p for p in result.problems if p.kind == "stash"]
     assert len(kept) == 2 and not any(p.actions for p in kept)
     assert "kept: plhbig 2.0 is installed there too and damaged" in kept[0].detail
-    assert (
-        kept[0].repair
-        == "python -m pip install --force-reinstall --no-deps plhbig==2.0, then run piplockhook verify again"
-    )
+    assert kept[0].repair == "python -m pip install --force-reinstall --no-deps plhbig==2.0"
     assert os.path.isdir(os.path.join(site, "~lhbig"))  # and nothing changed
 
 
@@ -196,6 +217,23 @@ def test_an_unfinished_dist_info_without_installer_is_reinstalled_with_pip(tmp_p
     assert "no INSTALLER, no RECORD (pip was stopped)" in problem.detail
     assert problem.repair == f"rm -rf {info} && python -m pip install --force-reinstall --no-deps plhnew==1.0"
     assert problem.actions == []  # needs the wheel: the user's to run
+
+
+def test_a_fresh_install_stopped_before_its_scripts_and_installer_file(tmp_path):
+    site, scripts = str(tmp_path / "site"), str(tmp_path / "bin")
+    os.makedirs(scripts)
+    with zipfile.ZipFile(
+        write_wheel(str(tmp_path), "plhtool", "1.0", {"plhtool.py": "def main(): pass\n"}, entry_points=TOOL_SCRIPT)
+    ) as zf:
+        zf.extractall(site)  # the wheel's RECORD too: pip had yet to compile, write the script, INSTALLER
+    scope = verify.Scope([site], "python -m pip install", scripts=scripts)
+    (problem,) = verify.find_problems([scope], quick=False).problems
+    assert (problem.kind, problem.distribution) == ("half-written", "plhtool 1.0")
+    assert "no INSTALLER, and its console script plhtool never written (pip was stopped)" in problem.detail
+    assert problem.repair.endswith(" && python -m pip install --force-reinstall --no-deps plhtool==1.0")
+    with open(os.path.join(scripts, "plhtool"), "w") as f:  # written: then only INSTALLER is missing, as
+        f.write("#!/bin/sh\n")  # another tool leaves it (legacy installers never wrote one)
+    assert verify.find_problems([scope], quick=False).problems == []
 
 
 def test_files_no_record_owns_and_what_is_never_reported(tmp_path):

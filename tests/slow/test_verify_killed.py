@@ -7,6 +7,7 @@ is one ERROR line with the command, and that command makes it whole."""
 
 import hashlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -78,25 +79,24 @@ def files_in(folder):
         return 0
 
 
-def test_a_pip_killed_mid_upgrade_is_put_back_by_verify_repair(venv, big_wheels, tmp_path):
-    temp = tmp_path / "tmp"  # where pip stashes the old console script: this test's to clean
+@pytest.fixture
+def big(venv, tmp_path):
+    """The venv, its environment for pips (their temporary folder this test's),
+    and its site-packages, put back without plhbig however the test ends."""
+    temp = tmp_path / "tmp"  # where pip stashes the old console script
     temp.mkdir()
-    env = venv.env(TMPDIR=str(temp))
     site = venv.site_packages
-    try:
-        upgrade_killed_then_repaired(venv, big_wheels, env, site)
-    finally:  # what a failure leaves (a stash pip cannot name): gone, as before this test
-        for entry in os.listdir(site):
-            if entry.startswith(("~", BIG)):
-                shutil.rmtree(os.path.join(site, entry))
-        if os.path.lexists(os.path.join(venv.bin, BIG)):
-            os.remove(os.path.join(venv.bin, BIG))
+    yield venv, venv.env(TMPDIR=str(temp)), site
+    for entry in os.listdir(site):  # what a failure leaves (a stash pip cannot name): gone
+        if entry.startswith(("~", BIG)):
+            shutil.rmtree(os.path.join(site, entry))
+    if os.path.lexists(os.path.join(venv.bin, BIG)):
+        os.remove(os.path.join(venv.bin, BIG))
 
 
-def upgrade_killed_then_repaired(venv, big_wheels, env, site):
-    venv.pip("install", "--find-links", big_wheels, f"{BIG}==1.0", env=env)
-    before, listed = tree(venv), venv.installed()
-    assert listed[BIG] == "1.0"
+def kill_upgrade(venv, big_wheels, env, ready, what):
+    """Start `pip install plhbig==2.0` over 1.0 and SIGKILL it once `ready()`
+    (polled, bounded); False if pip had ended by then."""
     pip = subprocess.Popen(
         [os.path.join(venv.bin, "pip"), "install", "--find-links", big_wheels, f"{BIG}==2.0"],
         env=env,
@@ -104,19 +104,29 @@ def upgrade_killed_then_repaired(venv, big_wheels, env, site):
         stderr=subprocess.DEVNULL,
     )
     try:
-        stash = os.path.join(site, "~" + BIG[1:])
-        wait_until(
-            lambda: (
-                (os.path.isdir(stash) and files_in(os.path.join(site, BIG)) >= KILL_AFTER) or pip.poll() is not None
-            ),
-            timeout=TIMEOUT,
-            what="pip writing 2.0 after it stashed 1.0",
-        )
-        assert pip.poll() is None, "pip finished before it could be killed mid-upgrade: make the wheel bigger"
+        wait_until(lambda: ready() or pip.poll() is not None, timeout=TIMEOUT, what=what)
+        killed = pip.poll() is None
         pip.send_signal(signal.SIGKILL)
     finally:
         pip.kill()
         pip.wait(timeout=10)
+    return killed
+
+
+def test_a_pip_killed_mid_upgrade_is_put_back_by_verify_repair(big, big_wheels):
+    venv, env, site = big
+    venv.pip("install", "--find-links", big_wheels, f"{BIG}==1.0", env=env)
+    before, listed = tree(venv), venv.installed()
+    assert listed[BIG] == "1.0"
+    stash = os.path.join(site, "~" + BIG[1:])
+    killed = kill_upgrade(
+        venv,
+        big_wheels,
+        env,
+        lambda: os.path.isdir(stash) and files_in(os.path.join(site, BIG)) >= KILL_AFTER,
+        "pip writing 2.0 after it stashed 1.0",
+    )
+    assert killed, "pip finished before it could be killed mid-upgrade: make the wheel bigger"
     written = files_in(os.path.join(site, BIG))
     assert KILL_AFTER <= written < MODULES + 1
     assert BIG not in venv.installed()  # 1.0 in pip's stash, 2.0 without .dist-info: gone from pip list
@@ -156,6 +166,41 @@ def upgrade_killed_then_repaired(venv, big_wheels, env, site):
     record = os.path.join(site, f"{BIG}-1.0.dist-info", "RECORD")
     same = lambda t: {p: h for p, h in t.items() if not p.endswith(".pyc") and p not in (script, record)}  # noqa: E731
     assert same(after) == same(before)
+
+
+KILL_POINTS = {
+    "1.0 stashed, nothing of 2.0 written": lambda site: os.path.isdir(os.path.join(site, "~" + BIG[1:])),
+    "half of 2.0 written": lambda site: (
+        files_in(os.path.join(site, BIG)) >= MODULES // 2 and os.path.isdir(os.path.join(site, "~" + BIG[1:]))
+    ),
+    "2.0's files all written, the wheel's RECORD last": lambda site: os.path.exists(
+        os.path.join(site, f"{BIG}-2.0.dist-info", "RECORD")
+    ),
+    "2.0's INSTALLER written": lambda site: os.path.exists(os.path.join(site, f"{BIG}-2.0.dist-info", "INSTALLER")),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_wherever_pip_is_killed_verify_repair_and_its_commands_leave_one_whole_version(big, big_wheels, point):
+    # What a user does after any kill: `verify --repair`, then each command of
+    # its ERROR lines; then one version is installed whole, and it imports.
+    venv, env, site = big
+    venv.pip("install", "--find-links", big_wheels, f"{BIG}==1.0", env=env)
+    kill_upgrade(venv, big_wheels, env, lambda: KILL_POINTS[point](site), point)
+    repaired = verify(venv, "--repair")
+    assert repaired.returncode in (0, 1) and "Traceback" not in repaired.stderr, repaired.stderr
+    removed_stash = f"rm -rf {shlex.quote(os.path.join(site, '~'))}"
+    assert not [line for line in repaired.stdout.splitlines() if "the only copy" in line and removed_stash in line]
+    for line in repaired.stderr.splitlines():
+        assert line.startswith("ERROR: piplockhook: ") and "; run: " in line, line  # no WARNING: nothing unowned
+        run = venv.run(["bash", "-c", line.split("; run: ", 1)[1]], env=venv.env(PIP_FIND_LINKS=big_wheels))
+        assert run.returncode == 0
+    whole = verify(venv)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    version = venv.installed()[BIG]
+    imported = venv.run([venv.python, "-c", f"import {BIG}; print({BIG}.VERSION)"]).stdout.strip()
+    assert imported == version and files_in(os.path.join(site, BIG)) >= MODULES + 1
+    assert venv.run([os.path.join(venv.bin, BIG)]).stdout.strip() == version
 
 
 def test_verify_repair_takes_the_exclusive_lock_and_bad_input_changes_nothing(venv, holder):

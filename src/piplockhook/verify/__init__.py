@@ -32,6 +32,7 @@ from piplockhook.verify.findings import Problem, Result
 from piplockhook.verify.owners import Owners
 from piplockhook.verify.repair import Action, RepairError, apply
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
+from piplockhook.verify.stopped import why_stopped
 
 __all__ = [
     "Action",
@@ -207,9 +208,8 @@ def _unfinished(d: DistInfo, reinstall: str) -> Problem | None:
         kind, detail = "bad-record", f"{d.entry}/RECORD cannot be read: {d.record_error}"
     elif d.record is None and d.temp_files:
         kind, detail = "half-written", f"{d.entry} was never finished: no RECORD, pip's {d.temp_files[0]}"
-    elif d.record is None and not d.installer:
-        # pip writes INSTALLER, then RECORD, after every other file: neither means it was stopped before.
-        kind, detail = "half-written", f"{d.entry} was never finished: no INSTALLER, no RECORD (pip was stopped)"
+    elif d.stopped:
+        kind, detail = "half-written", f"{d.entry} was never finished: {d.stopped} (pip was stopped)"
     elif d.record is None:
         kind, detail = "no-record", f"{d.entry} has no RECORD (pip cannot uninstall it)"
     else:
@@ -219,10 +219,7 @@ def _unfinished(d: DistInfo, reinstall: str) -> Problem | None:
 
 def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall: str) -> list[Problem]:
     """What differs from a complete .dist-info's RECORD and entry points."""
-    problems = []
-    if d.temp_files:
-        detail = f"{d.entry} holds pip's unfinished {_shown(d.temp_files)}"
-        problems.append(Problem("half-written", d.label, d.path, detail, reinstall, d.temp_files))
+    problems = []  # (pip's temporary files in it: _unfinished's, through d.stopped)
     for kind, template in FILE_PROBLEMS.items():
         listed = found.get(kind, []) if kind == "missing" or d.installer in PIP_INSTALLERS else []
         if listed:
@@ -239,8 +236,8 @@ def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall:
 
 def _reinstall(scope: Scope, d: DistInfo) -> str:
     """The command that writes `d` again: pip's, unless another tool installed it
-    (a .dist-info with no INSTALLER and no RECORD is pip's, stopped before both)."""
-    if d.installer in PIP_INSTALLERS or (not d.installer and d.record is None):
+    (one pip was stopped writing has no INSTALLER yet)."""
+    if d.installer in PIP_INSTALLERS or d.stopped:
         return f"{scope.pip_install} --force-reinstall --no-deps {d.name}=={d.version}"
     by = f"INSTALLER says {d.installer}" if d.installer else "no INSTALLER file"
     return f"reinstall {d.label} with the tool that installed it ({by}: not pip)"
@@ -248,7 +245,7 @@ def _reinstall(scope: Scope, d: DistInfo) -> str:
 
 def _complete(d: DistInfo, files: dict[str, dict[str, list[str]]]) -> bool:
     """Is `d` finished, with every file as its RECORD says?"""
-    finished = d.has_metadata and d.record is not None and not d.record_error and not d.temp_files
+    finished = d.has_metadata and d.record is not None and not d.record_error and not d.temp_files and not d.stopped
     return finished and not any(files.get(d.path, {}).values())
 
 
@@ -338,14 +335,17 @@ def find_problems(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | No
         files = _files_checked(all_dists, quick, shown)
     finally:
         shown.close()
-    complete = {d.path for d in all_dists if _complete(d, files)}
     for scope, dists in read:
         plans, later = [], []
         for directory in scope.directories:
             here = [d for d in dists if d.directory == directory]
             stashed = stashes.stashed_dist_infos(directory)
+            for d in here:
+                d.stopped = why_stopped(d, scope.scripts, {s.project for s in stashed})
+            unfinished = {d.path for d in here if d.stopped or d.record is None}
+            installed = stashes.Installed(here, {d.path for d in here if _complete(d, files)}, unfinished)
             owners = Owners(directory, [*here, *stashed])
-            plan = stashes.plan(owners, here, stashed, complete, functools.partial(_reinstall, scope))
+            plan = stashes.plan(owners, installed, stashed, functools.partial(_reinstall, scope))
             plans.append(plan)
             result.problems += plan.problems
             later += _unowned(scope, directory, owners, here, plan)

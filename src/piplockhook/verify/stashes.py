@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Container, Sequence
+from typing import NamedTuple
 
 from piplockhook.verify.distinfo import DistInfo
 from piplockhook.verify.findings import Problem
@@ -62,6 +63,14 @@ def stashed_dist_infos(directory: str) -> list[DistInfo]:
     ]
 
 
+class Installed(NamedTuple):
+    """The installed .dist-info of a directory, and what the check found of them."""
+
+    dists: Sequence[DistInfo]
+    complete: Container[str]  # paths of those finished, every file as RECORD says
+    unfinished: Container[str]  # paths of those pip was stopped writing (no RECORD, or no INSTALLER)
+
+
 class Plan:
     """The stash problems of one directory, and what their repairs bring back
     or remove (the other problems those repairs make moot are not repeated)."""
@@ -76,15 +85,10 @@ class Plan:
 
 
 def plan(
-    owners: Owners,
-    installed: Sequence[DistInfo],
-    stashed: Sequence[DistInfo],
-    complete: Container[str],
-    reinstall: Callable[[DistInfo], str],
+    owners: Owners, installed: Installed, stashed: Sequence[DistInfo], reinstall: Callable[[DistInfo], str]
 ) -> Plan:
     """What to do with every stash in `owners`' directory and the folders its
-    RECORDs list. `complete`: paths of the installed .dist-info whose files all
-    are as RECORD says; `reinstall`: a distribution's reinstall command."""
+    RECORDs list; `reinstall`: a distribution's reinstall command."""
     found = Plan()
     by_path = {d.path: d for d in stashed}
     for folder in owners.folders():
@@ -96,7 +100,7 @@ def plan(
             path = os.path.join(folder, entry)
             names = [n for n in sorted(owners.children.get(folder, ())) if is_stash_of(entry, n)]
             stash = _Stash(path, os.path.join(folder, names[0]) if len(names) == 1 else "", by_path.get(path))
-            found.problems.append(stash.problem(owners, installed, complete, reinstall, found))
+            found.problems.append(stash.problem(owners, installed, reinstall, found))
     return found
 
 
@@ -108,12 +112,7 @@ class _Stash:
         self.dist = dist  # a stashed .dist-info's own record of itself
 
     def problem(
-        self,
-        owners: Owners,
-        installed: Sequence[DistInfo],
-        complete: Container[str],
-        reinstall: Callable[[DistInfo], str],
-        found: Plan,
+        self, owners: Owners, installed: Installed, reinstall: Callable[[DistInfo], str], found: Plan
     ) -> Problem:
         if _is_empty_folder(self.path):
             return self._remove("", "empty (pip made it and was stopped before it moved anything in)")
@@ -127,14 +126,16 @@ class _Stash:
                 "look inside: move it back to the name it was taken from, or remove it once nothing needs it",
             )
         owned = owners.of(self.original)
-        there = [d for d in owned if not d.entry.startswith(STASH)]  # installed .dist-info listing the original
+        complete, unfinished = installed.complete, installed.unfinished
+        # Installed .dist-info listing the original; one pip never finished owns nothing yet.
+        there = [d for d in owned if not d.entry.startswith(STASH) and d.path not in unfinished]
         # Whose copy it is: a stashed .dist-info's, else the stashed ones listing its original.
-        dists = [self.dist] if self.dist is not None else [d for d in owned if d not in there] or owned
+        dists = [self.dist] if self.dist is not None else [d for d in owned if d.entry.startswith(STASH)] or owned
         project = {d.project for d in dists}
         label = ", ".join(sorted({d.label for d in dists}))
         if there and all(d.path in complete for d in there):
             return self._remove(label, f"not needed: its original is there, complete ({_labels(there)})")
-        newer = [d for d in installed if d.project in project and d.path in complete]
+        newer = [d for d in installed.dists if d.project in project and d.path in complete]
         if newer and not there:  # an upgrade (or downgrade) that was done, but for deleting this
             return self._remove(label, f"not needed: {_labels(newer)} is installed complete in its place")
         if self.original in found.restored:
@@ -146,9 +147,9 @@ class _Stash:
                 "is moved back first",
                 "run piplockhook verify again once that is done",
             )
-        unfinished = [d for d in installed if d.project in project and d.record is None]
-        damaged = [d for d in installed if d.project in project and d.record is not None and d.path not in complete]
-        damaged += [d for d in there if d not in damaged]
+        stopped = [d for d in installed.dists if d.project in project and d.path in unfinished]
+        damaged = [d for d in installed.dists if d.project in project and d not in stopped]
+        damaged = [d for d in dict.fromkeys(damaged + there) if d.path not in complete]
         exists = os.path.lexists(self.original)
         if damaged and (exists or self.dist is not None):
             other = damaged[0]
@@ -157,12 +158,13 @@ class _Stash:
                 label,
                 self.path,
                 f"pip's stash {self.name} of {os.path.basename(self.original)}, kept: {other.label} is installed "
-                "there too and damaged, so which copy is good cannot be told",
-                f"{reinstall(other)}, then run piplockhook verify again",
+                "there too and damaged, so which copy is good cannot be told; reinstall it, then run "
+                "piplockhook verify again",
+                reinstall(other),
             )
-        actions = [Action(REMOVE, d.path) for d in unfinished if self.dist is not None]
+        actions = [Action(REMOVE, d.path) for d in stopped if self.dist is not None]
         what = "the original is missing"
-        if exists and self.original not in [d.path for d in unfinished]:
+        if exists and self.original not in [d.path for d in stopped]:
             # No RECORD of an installed distribution lists it: what the stopped pip was writing.
             actions.append(Action(REMOVE, self.original))
             what = "the original holds only files no RECORD lists (what pip was writing when it was stopped)"
