@@ -13,6 +13,7 @@ import zipfile
 
 import pytest
 from plh_backend import write_wheel
+from test_verify_problems import record_installer
 
 from piplockhook import verify
 from piplockhook.verify import stashes, unowned
@@ -22,9 +23,8 @@ def install(tmp_path, site, name, version, files, installer="pip"):
     """A wheel's files as pip writes them: all, then INSTALLER (then RECORD: in the wheel here)."""
     with zipfile.ZipFile(write_wheel(str(tmp_path), name, version, files)) as zf:
         zf.extractall(site)
-    if installer:
-        with open(os.path.join(site, f"{name.replace('-', '_')}-{version}.dist-info", "INSTALLER"), "w") as f:
-            f.write(installer + "\n")
+    if installer:  # and its own RECORD, which lists it
+        record_installer(site, f"{name.replace('-', '_')}-{version}.dist-info", installer)
 
 
 def package(name, version, count):
@@ -142,6 +142,20 @@ def test_a_new_version_stopped_while_pip_wrote_its_record_is_not_complete(upgrad
     assert repair(site).problems == [] and tree(site) == before
 
 
+def test_a_new_version_stopped_before_pip_wrote_its_own_record_is_not_complete(upgraded, tmp_path):
+    # INSTALLER written, RECORD still the wheel's (pip's own lists INSTALLER, scripts, .pyc).
+    site, _ = upgraded
+    shutil.rmtree(os.path.join(site, "plhbig"))
+    install(tmp_path, site, "plhbig", "2.0", package("plhbig", "2.0", 5), installer="")
+    with open(os.path.join(site, "plhbig-2.0.dist-info", "INSTALLER"), "w") as f:
+        f.write("pip\n")
+    assert kinds(check(site)) == [("stash", "plhbig 1.0"), ("stash", "plhbig 1.0")]
+    shutil.rmtree(os.path.join(site, "~lhbig-1.0.dist-info"))  # then whose ~lhbig is cannot be told
+    kept, unfinished = check(site).problems
+    assert (kept.kind, kept.actions) == ("stash", []) and "kept: plhbig 2.0 is half-written there" in kept.detail
+    assert unfinished.kind == "half-written" and "RECORD still the wheel's" in unfinished.detail
+
+
 def test_a_stash_beside_a_complete_new_version_is_removed(upgraded, tmp_path):
     # Stopped after 2.0 was written whole (RECORD last), before pip deleted the stash.
     site, _ = upgraded
@@ -189,12 +203,26 @@ def test_an_empty_stash_and_one_no_record_names(tmp_path):
     with open(os.path.join(site, "~nknown", "data"), "w") as f:
         f.write("someone's\n")
     result = check(site)
-    assert kinds(result) == [("leftover", "~lhsmall"), ("stash", "~nknown")]
+    assert kinds(result) == [("leftover", "~lhsmall"), ("unowned", "~nknown")]
     empty, unknown = result.problems
     assert "empty (pip made it and was stopped before it moved anything in)" in empty.detail
-    assert unknown.actions == [] and "kept" in unknown.detail
-    assert kinds(repair(site)) == [("stash", "~nknown")]
+    assert unknown.actions == [] and "of nothing a RECORD lists" in unknown.detail
+    assert unknown.repair == f"if nothing needs it: rm -rf {shlex.quote(unknown.path)}"
+    assert kinds(repair(site)) == [("unowned", "~nknown")]
     assert os.path.exists(os.path.join(site, "~nknown", "data"))
+
+
+def test_a_stash_pip_was_deleting_when_it_was_stopped(tmp_path):
+    # pip deletes its stashes once the command is done; stopped in the middle,
+    # the .dist-info stash may have lost its RECORD: nothing to move back.
+    site = str(tmp_path / "site")
+    install(tmp_path, site, "plhsmall", "1.0", package("plhsmall", "1.0", 1))
+    shutil.rmtree(os.path.join(site, "plhsmall"))
+    os.rename(os.path.join(site, "plhsmall-1.0.dist-info"), os.path.join(site, "~lhsmall-1.0.dist-info"))
+    os.remove(os.path.join(site, "~lhsmall-1.0.dist-info", "RECORD"))
+    (problem,) = check(site).problems
+    assert problem.kind == "leftover" and "pip was deleting it when it was stopped" in problem.detail
+    assert repair(site).problems == [] and os.listdir(site) == []
 
 
 def test_a_nested_stash_in_a_shared_namespace_folder(tmp_path):

@@ -6,6 +6,7 @@ verify cannot do itself (the console script pip moved to its temp folder)
 is one ERROR line with the command, and that command makes it whole."""
 
 import hashlib
+import json
 import os
 import shlex
 import shutil
@@ -203,6 +204,49 @@ def test_wherever_pip_is_killed_verify_repair_and_its_commands_leave_one_whole_v
     assert venv.run([os.path.join(venv.bin, BIG)]).stdout.strip() == version
 
 
+def test_a_pip_uninstall_killed_while_it_moves_or_deletes_leaves_no_doubt(big, big_wheels):
+    # pip uninstall moves the .dist-info, then the package, aside (sorted), and
+    # deletes them in that order: killed before that, the stashes are the only
+    # copy and go back; killed while it deletes, the .dist-info is gone and
+    # what is left of the package is nobody's.
+    venv, env, site = big
+    venv.pip("install", "--find-links", big_wheels, f"{BIG}==1.0", env=env)
+    before = tree(venv)
+    pip = subprocess.Popen(
+        [os.path.join(venv.bin, "pip"), "uninstall", "-y", BIG],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stash = os.path.join(site, "~" + BIG[1:])
+    info = os.path.join(site, f"~{BIG[1:]}-1.0.dist-info")
+    try:
+        wait_until(
+            lambda: os.path.isdir(info) or os.path.isdir(stash) or pip.poll() is not None,
+            timeout=TIMEOUT,
+            what="pip's stash",
+        )
+        pip.send_signal(signal.SIGKILL)
+    finally:
+        pip.kill()
+        pip.wait(timeout=10)
+    if not (os.path.isdir(stash) or os.path.isdir(info)):
+        pytest.skip("pip uninstalled it all before it could be killed")
+    repaired = verify(venv, "--repair")
+    kept = [line for line in repaired.stdout.splitlines() if "the only copy" in line]
+    assert not [line for line in kept if f"rm -rf {shlex.quote(stash)}" in line], repaired.stdout
+    for line in repaired.stderr.splitlines():
+        # The console script, in pip's temporary folder: reinstall. A stash pip was deleting when
+        # it was killed, its .dist-info gone first: no RECORD says what it was, the user decides.
+        command = line.split("; run: ", 1)[1] if line.startswith("ERROR: ") else line.split("if nothing needs it: ")[1]
+        venv.run(["bash", "-c", command], env=venv.env(PIP_FIND_LINKS=big_wheels))
+    assert verify(venv).returncode == 0
+    if BIG in venv.installed():  # moved back: as it was
+        assert venv.installed()[BIG] == "1.0" and set(tree(venv)) == set(before)
+    else:  # the uninstall was done but for deleting its stash
+        assert not [p for p in tree(venv) if BIG in p]
+
+
 def test_verify_repair_takes_the_exclusive_lock_and_bad_input_changes_nothing(venv, holder):
     site = venv.site_packages
     venv.pip("install", "plhsmall==1.0")
@@ -230,6 +274,9 @@ def test_verify_repair_takes_the_exclusive_lock_and_bad_input_changes_nothing(ve
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.splitlines()[0].endswith(f"; repaired: mv '{stash}' {os.path.join(site, 'plhsmall')}")
         assert done.stdout.splitlines()[-1].startswith("piplockhook verify: no problems in ")
+        os.rename(os.path.join(site, "plhsmall"), stash)
+        report = json.loads(verify(venv, "--repair", "--json").stdout)
+        assert [(p["kind"], p["path"]) for p in report["repaired"]] == [("stash", stash)] and report["problems"] == []
     finally:
         if os.path.isdir(stash):
             os.rename(stash, os.path.join(site, "plhsmall"))

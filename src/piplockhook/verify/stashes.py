@@ -116,14 +116,20 @@ class _Stash:
     ) -> Problem:
         if _is_empty_folder(self.path):
             return self._remove("", "empty (pip made it and was stopped before it moved anything in)")
+        if self.dist is not None and self.dist.record is None:
+            # pip moves a .dist-info only when it has a RECORD (it cannot uninstall one without):
+            # none left means pip was deleting the stash, the command done.
+            return self._remove("", "without RECORD: pip was deleting it when it was stopped, its work done")
         if not self.original:
+            # No RECORD names what it was: pip deletes a package's stash after its .dist-info's, so a
+            # pip stopped while it deleted them leaves this; or it is someone's own. Theirs to judge.
             return Problem(
-                "stash",
+                "unowned",
                 self.name,
                 self.path,
-                f"a name as pip gives its stashes, of nothing an installed or stashed RECORD lists in "
-                f"{os.path.dirname(self.path)}; kept",
-                "look inside: move it back to the name it was taken from, or remove it once nothing needs it",
+                "named as pip names its stashes, of nothing a RECORD lists (left by a pip stopped while it "
+                "deleted it, or someone's own)",
+                f"if nothing needs it: {Action(REMOVE, self.path).command()}",
             )
         owned = owners.of(self.original)
         complete, unfinished = installed.complete, installed.unfinished
@@ -138,6 +144,9 @@ class _Stash:
         newer = [d for d in installed.dists if d.project in project and d.path in complete]
         if newer and not there:  # an upgrade (or downgrade) that was done, but for deleting this
             return self._remove(label, f"not needed: {_labels(newer)} is installed complete in its place")
+        if self.dist is None and not there and all(d.path in unfinished for d in owned):
+            other = owned[0]  # listed only by a .dist-info pip never finished: whose copy is unknown
+            return self._kept(label, f"{other.label} is half-written there", reinstall(other))
         if self.original in found.restored:
             return Problem(
                 "stash",
@@ -153,15 +162,7 @@ class _Stash:
         exists = os.path.lexists(self.original)
         if damaged and (exists or self.dist is not None):
             other = damaged[0]
-            return Problem(
-                "stash",
-                label,
-                self.path,
-                f"pip's stash {self.name} of {os.path.basename(self.original)}, kept: {other.label} is installed "
-                "there too and damaged, so which copy is good cannot be told; reinstall it, then run "
-                "piplockhook verify again",
-                reinstall(other),
-            )
+            return self._kept(label, f"{other.label} is installed there too and damaged", reinstall(other))
         actions = [Action(REMOVE, d.path) for d in stopped if self.dist is not None]
         what = "the original is missing"
         if exists and self.original not in [d.path for d in stopped]:
@@ -179,6 +180,16 @@ class _Stash:
             "moved back, as pip's rollback would",
             command(actions),
             actions=actions,
+        )
+
+    def _kept(self, label: str, why: str, reinstall: str) -> Problem:
+        return Problem(
+            "stash",
+            label,
+            self.path,
+            f"pip's stash {self.name} of {os.path.basename(self.original)}, kept: {why}, so which copy is "
+            "good cannot be told; reinstall it, then run piplockhook verify again",
+            reinstall,
         )
 
     def _remove(self, label: str, why: str) -> Problem:
