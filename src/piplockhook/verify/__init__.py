@@ -18,9 +18,7 @@ import functools
 import hashlib
 import importlib.util
 import os
-import shlex
 import stat
-import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
@@ -30,7 +28,7 @@ from piplockhook.verify import stashes, unowned
 from piplockhook.verify.distinfo import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
 from piplockhook.verify.findings import Problem, Result
 from piplockhook.verify.owners import Owners
-from piplockhook.verify.repair import Action, RepairError, apply
+from piplockhook.verify.repair import REMOVE, Action, RepairError, apply
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
 from piplockhook.verify.stopped import why_stopped
 
@@ -92,9 +90,7 @@ class Progress:
 
 
 def _remove(path: str) -> str:
-    if sys.platform == "win32":
-        return f'rmdir /s /q "{path}"' if os.path.isdir(path) else f'del "{path}"'
-    return f"rm -rf {shlex.quote(path)}"
+    return Action(REMOVE, path).command()
 
 
 def _file_problem(entry: RecordEntry, quick: bool, buffer: bytearray) -> tuple[str, int]:
@@ -283,35 +279,6 @@ def _problems_of(
     return problems
 
 
-def _unowned(scope: Scope, directory: str, owners: Owners, dists: list[DistInfo], plan: stashes.Plan) -> list[Problem]:
-    """Files and folders no RECORD owns (unowned.py says which count)."""
-    names, paths = unowned.claimed(directory, [d for d in dists if d.record is None])
-    found = [p for p in unowned.unowned_entries(directory, owners, names) if not plan.covers(p)]
-    if scope.scripts and directory == scope.directories[0]:
-        found += unowned.unowned_scripts(scope.scripts, owners, paths)
-    problems = []
-    for path in found:
-        what = _count(path)
-        problems.append(
-            Problem(
-                "unowned",
-                os.path.basename(path),
-                path,
-                f"{what} that no installed RECORD lists (left by a pip stopped while installing, or put there by hand)",
-                f"if a distribution should own it, reinstall that one "
-                f"(`{scope.pip_install} --force-reinstall --no-deps NAME==VERSION`); if none: {_remove(path)}",
-            )
-        )
-    return problems
-
-
-def _count(path: str) -> str:
-    if not os.path.isdir(path) or os.path.islink(path):
-        return "a file"
-    number = sum(len(names) for _, _, names in os.walk(path))
-    return f"a folder of {number} file" + ("" if number == 1 else "s")
-
-
 def find_problems(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | None = None) -> Result:
     """Check every distribution of `scopes`; `progress` (a terminal) sees files and bytes done."""
     start = time.monotonic()
@@ -348,7 +315,7 @@ def find_problems(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | No
             plan = stashes.plan(owners, installed, stashed, functools.partial(_reinstall, scope))
             plans.append(plan)
             result.problems += plan.problems
-            later += _unowned(scope, directory, owners, here, plan)
+            later += unowned.problems(scope, directory, owners, here, plan)
         merged = stashes.Plan()
         for plan in plans:
             merged.restored += plan.restored

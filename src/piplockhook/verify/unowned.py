@@ -29,7 +29,11 @@ import sys
 from collections.abc import Iterable
 
 from piplockhook.verify.distinfo import MODULE_SUFFIXES, DistInfo
+from piplockhook.verify.findings import Problem
 from piplockhook.verify.owners import Owners
+from piplockhook.verify.repair import REMOVE, Action
+from piplockhook.verify.scopes import Scope
+from piplockhook.verify.stashes import Plan
 
 NEVER = frozenset({"__pycache__", "sitecustomize", "usercustomize", "_virtualenv"})  # virtualenv's own hook
 METADATA_SUFFIXES = (".dist-info", ".egg-info", ".egg", ".egg-link", ".pth", ".data")
@@ -130,3 +134,32 @@ def _runs_this_python(path: str, scripts: str) -> bool:
     if os.path.dirname(os.path.realpath(interpreter)) == os.path.realpath(scripts):
         return True
     return os.path.realpath(interpreter) in ours
+
+
+def problems(scope: Scope, directory: str, owners: Owners, dists: list[DistInfo], plan: Plan) -> list[Problem]:
+    """One problem per entry of `directory` (and of the scripts folder) no RECORD owns,
+    but those a stash moved back replaces. Never repaired by verify: it may be someone's own."""
+    names, paths = claimed(directory, [d for d in dists if d.record is None])
+    found = [p for p in unowned_entries(directory, owners, names) if not plan.covers(p)]
+    if scope.scripts and directory == scope.directories[0]:
+        found += unowned_scripts(scope.scripts, owners, paths)
+    return [
+        Problem(
+            "unowned",
+            os.path.basename(path),
+            path,
+            f"{_count(path)} that no installed RECORD lists (left by a pip stopped while installing, or put there "
+            "by hand)",
+            f"if a distribution should own it, reinstall that one "
+            f"(`{scope.pip_install} --force-reinstall --no-deps NAME==VERSION`); "
+            f"if none: {Action(REMOVE, path).command()}",
+        )
+        for path in found
+    ]
+
+
+def _count(path: str) -> str:
+    if not os.path.isdir(path) or os.path.islink(path):
+        return "a file"
+    number = sum(len(names) for _, _, names in os.walk(path))
+    return f"a folder of {number} file" + ("" if number == 1 else "s")
