@@ -9,6 +9,7 @@ import itertools
 import os
 import shlex
 import shutil
+import tempfile
 import zipfile
 
 import pytest
@@ -262,6 +263,29 @@ def test_a_fresh_install_stopped_before_its_scripts_and_installer_file(tmp_path)
     with open(os.path.join(scripts, "plhtool"), "w") as f:  # written: then only INSTALLER is missing, as
         f.write("#!/bin/sh\n")  # another tool leaves it (legacy installers never wrote one)
     assert verify.find_problems([scope], quick=False).problems == []
+
+
+def test_a_file_in_pips_temporary_stash_is_moved_back_only_if_it_is_the_one_record_lists(tmp_path, monkeypatch):
+    # A top-level module (and a console script) goes to $TMPDIR/pip-uninstall-*/ when removed.
+    site, temp = str(tmp_path / "site"), tmp_path / "tmp"
+    install(tmp_path, site, "plhone", "1.0", {"plhone.py": "VALUE = 1\n"})
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    (temp / "pip-uninstall-abc123").mkdir(parents=True)
+    (temp / "pip-uninstall-xyz789").mkdir()
+    (temp / "pip-uninstall-xyz789" / "plhone.py").write_text("VALUE = 2\n")  # another file of that name
+    os.rename(os.path.join(site, "plhone.py"), temp / "pip-uninstall-abc123" / "plhone.py")
+    (problem,) = check(site).problems
+    assert (problem.kind, problem.files) == ("stash", ["plhone.py"])
+    assert "the only copy in pip's stash in its temporary folder" in problem.detail
+    stashed = temp / "pip-uninstall-abc123" / "plhone.py"
+    assert problem.actions == [verify.Action("copy", str(stashed), os.path.join(site, "plhone.py"))]
+    assert problem.repair == f"cp -p {stashed} {os.path.join(site, 'plhone.py')}"
+    assert repair(site).problems == [] and stashed.exists()  # copied: it may be a live pip's of elsewhere
+    os.remove(os.path.join(site, "plhone.py"))
+    with open(stashed, "a") as f:
+        f.write("# changed\n")
+    (problem,) = check(site).problems  # not the file RECORD lists: a reinstall, nothing copied
+    assert (problem.kind, problem.actions) == ("missing", [])
 
 
 def test_files_no_record_owns_and_what_is_never_reported(tmp_path):

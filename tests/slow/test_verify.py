@@ -15,11 +15,13 @@ import pytest
 import stress
 from packages import DEMO, TOOL
 from procs import TIMEOUT, Background, lock_waiters, wait_until
+from test_verify_killed import NO_PIP_STASHES
 
 pytestmark = pytest.mark.slow
 
 
 def verify(venv, *args, **env):
+    env.setdefault("TMPDIR", NO_PIP_STASHES)  # not what other pips left in the machine's /tmp
     return venv.run([os.path.join(venv.bin, "piplockhook"), "verify", *args], env=venv.env(**env), check=False)
 
 

@@ -5,6 +5,7 @@ the environment is what it was before the upgrade, file for file; what
 verify cannot do itself (the console script pip moved to its temp folder)
 is one ERROR line with the command, and that command makes it whole."""
 
+import atexit
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import zipfile
 
 import pytest
@@ -70,7 +72,14 @@ def tree(venv):
 
 
 def verify(venv, *args, **env):
+    """`piplockhook verify ARGS`, with a TMPDIR of its own unless given: what other
+    pips left in the machine's /tmp (their pip-uninstall-* stashes) is not this test's."""
+    env.setdefault("TMPDIR", NO_PIP_STASHES)
     return venv.run([os.path.join(venv.bin, "piplockhook"), "verify", *args], env=venv.env(**env), check=False)
+
+
+NO_PIP_STASHES = tempfile.mkdtemp(prefix="plh-no-pip-stashes-")  # empty; removed at the session's end
+atexit.register(shutil.rmtree, NO_PIP_STASHES, ignore_errors=True)
 
 
 def files_in(folder):
@@ -141,32 +150,18 @@ def test_a_pip_killed_mid_upgrade_is_put_back_by_verify_repair(big, big_wheels):
     assert "rm -rf" not in lines[1] and lines[1].endswith(f"{BIG}-1.0.dist-info")
     assert not any("unowned" in line or line.startswith(BIG + ":") for line in lines)  # the move back covers it
 
-    repaired = verify(venv, "--repair")
-    script = os.path.join(venv.bin, BIG)
-    command = f"{venv.python} -m pip install --force-reinstall --no-deps {BIG}==1.0"
-    assert repaired.returncode == 1, repaired.stdout + repaired.stderr  # not whole yet: the script is in pip's temp
-    assert repaired.stdout.splitlines()[0].startswith(f"{BIG} 1.0: pip's stash ~{BIG[1:]} of {BIG}")
-    assert f"; repaired: rm -rf {site}/{BIG} && mv '{stash}' {site}/{BIG}\n" in repaired.stdout
-    assert f"; repaired: mv '{stash}-1.0.dist-info' {site}/{BIG}-1.0.dist-info\n" in repaired.stdout
-    errors = [line for line in repaired.stderr.splitlines() if line.startswith("ERROR: ")]
-    assert errors == [
-        f"ERROR: piplockhook: {BIG} 1.0: 1 file listed in RECORD missing: ../../../bin/{BIG}; run: {command}"
-    ], repaired.stderr
-    assert "Traceback" not in repaired.stderr
-    assert venv.installed()[BIG] == "1.0"
-    now = tree(venv)
-    assert {p: h for p, h in now.items() if p != script} == {p: h for p, h in before.items() if p != script}
-
-    venv.run(["bash", "-c", command], env=venv.env(PIP_FIND_LINKS=big_wheels))  # the line's command, as pasted
-    whole = verify(venv, "--repair")
-    assert whole.returncode == 0 and whole.stderr == "", whole.stdout + whole.stderr
-    # A reinstall compiles again (a .pyc holds its source's new mtime) and writes
-    # the script's #! as the python that ran it (`python`, where `pip` said `python3`).
-    after = tree(venv)
-    assert after.keys() == before.keys() and venv.installed() == listed
-    record = os.path.join(site, f"{BIG}-1.0.dist-info", "RECORD")
-    same = lambda t: {p: h for p, h in t.items() if not p.endswith(".pyc") and p not in (script, record)}  # noqa: E731
-    assert same(after) == same(before)
+    # In the same shell as the pip (its TMPDIR): the old console script is found in pip's
+    # temporary folder too, its size and sha256 as 1.0's RECORD says, and copied back.
+    repaired = verify(venv, "--repair", TMPDIR=env["TMPDIR"])
+    assert repaired.returncode == 0 and repaired.stderr == "", repaired.stdout + repaired.stderr
+    done = repaired.stdout.splitlines()
+    assert len(done) == 4 and done[-1].startswith("piplockhook verify: no problems in "), repaired.stdout
+    assert done[0].endswith(f"; repaired: rm -rf {site}/{BIG} && mv '{stash}' {site}/{BIG}")
+    assert done[1].endswith(f"; repaired: mv '{stash}-1.0.dist-info' {site}/{BIG}-1.0.dist-info")
+    assert done[2].startswith(f"{BIG} 1.0: 1 file listed in RECORD missing, the only copy in pip's stash in its ")
+    assert done[2].endswith(f"{venv.bin}/{BIG}") and f"; repaired: cp -p {env['TMPDIR']}/pip-uninstall-" in done[2]
+    assert tree(venv) == before and venv.installed() == listed  # file for file, as before the upgrade
+    assert venv.run([os.path.join(venv.bin, BIG)]).stdout.strip() == "1.0"
 
 
 KILL_POINTS = {

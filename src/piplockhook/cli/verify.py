@@ -32,6 +32,8 @@ _UNLOCKED_MEANS = "a pip writing now would show as damage"
 _LOCK_SAYS = "; nothing was changed"
 _VERIFY_SAYS = "; nothing was verified"
 _NOTHING = "nothing was changed"
+# A stash moved back can show a file it lists in pip's temporary folder: one more round then.
+_ROUNDS = 3
 EPILOG = """\
 examples:
   piplockhook verify                  # every distribution here: files, sizes, sha256
@@ -123,10 +125,13 @@ def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLoc
                 if lock.unavailable:
                     warning(f"running unlocked: {lock.unavailable}; {_UNLOCKED_MEANS}")
                 result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
-                if repair:
-                    repaired = _repair(result)
-                    if repaired:
+                for _ in range(_ROUNDS if repair else 0):
+                    done, failed = _repair(result)
+                    repaired += done
+                    if done:
                         result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
+                    if failed or not done:
+                        break
     except LockError as exc:  # pip and run exit 1 for the same lock's errors
         message = str(exc)
         if isinstance(exc, LockTimeout) and message.endswith(_LOCK_SAYS) and not repair:
@@ -137,10 +142,11 @@ def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLoc
     return EXIT_FAILED if result.problems else EXIT_OK
 
 
-def _repair(result: Result) -> list[Problem]:
+def _repair(result: Result) -> tuple[list[Problem], bool]:
     """Make each problem's own steps, in order; stop at the first that fails
-    (what it did not do is found again, and said, by the check after it)."""
-    done = []
+    (what it did not do is found again, and said, by the check after it).
+    The problems repaired, and whether one failed."""
+    done: list[Problem] = []
     for problem in result.problems:
         if not problem.actions:
             continue
@@ -148,9 +154,9 @@ def _repair(result: Result) -> list[Problem]:
             verify.apply(problem.actions)
         except verify.RepairError as exc:
             error_line(f"{problem.distribution}: could not repair: {exc}")
-            break
+            return done, True
         done.append(problem)
-    return done
+    return done, False
 
 
 def _print(result: Result, repaired: list[Problem], *, as_json: bool, repair: bool) -> None:

@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from piplockhook.settings import SITE_PACKAGES
-from piplockhook.verify import stashes, unowned
+from piplockhook.verify import stashes, tempstash, unowned
 from piplockhook.verify.distinfo import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
 from piplockhook.verify.findings import Problem, Result
 from piplockhook.verify.owners import Owners
-from piplockhook.verify.repair import REMOVE, Action, RepairError, apply
+from piplockhook.verify.repair import REMOVE, Action, RepairError, apply, command
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
 from piplockhook.verify.stopped import why_stopped
 
@@ -218,7 +218,14 @@ def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall:
     problems = []  # (pip's temporary files in it: _unfinished's, through d.stopped)
     for kind, template in FILE_PROBLEMS.items():
         listed = found.get(kind, []) if kind == "missing" or d.installer in PIP_INSTALLERS else []
-        if listed:
+        back = _from_temp(d, listed) if kind == "missing" and d.installer in PIP_INSTALLERS else []
+        if back:
+            detail = (
+                f"{len(listed)} file{'s' if len(listed) > 1 else ''} listed in RECORD missing, the only copy in pip's "
+                f"stash in its temporary folder: {_shown(listed)}; copied back"
+            )
+            problems.append(Problem("stash", d.label, d.path, detail, command(back), listed, back))
+        elif listed:
             count = f"{len(listed)} file" + ("s" if len(listed) > 1 else "")
             detail = template.format(files=count) + f": {_shown(listed)}"
             problems.append(Problem(kind, d.label, d.path, detail, reinstall, listed))
@@ -228,6 +235,15 @@ def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall:
             detail = f"{what} {ep.name} names module {ep.module}, which is missing"
             problems.append(Problem("entry-point", d.label, d.path, detail, reinstall))
     return problems
+
+
+def _from_temp(d: DistInfo, listed: list[str]) -> list[Action]:
+    """Copies back from pip's temporary stashes of every file `listed` missing, or none."""
+    stashes = tempstash.folders() if listed else []
+    if not stashes:
+        return []
+    entries = {e.listed: e for e in d.record or ()}
+    return tempstash.copies_back([entries[f] for f in listed if f in entries], stashes)
 
 
 def _reinstall(scope: Scope, d: DistInfo) -> str:

@@ -1,5 +1,5 @@
-"""The repairs ``verify --repair`` makes itself: a stash moved back, a stash or
-an unfinished ``.dist-info`` removed. Nothing else: a reinstall needs pip and
+"""The repairs ``verify --repair`` makes itself: a stash moved back (a file in
+pip's temporary folder copied back), a stash or an unfinished ``.dist-info`` removed. Nothing else: a reinstall needs pip and
 the wheel, and the user runs it (the Problem's ``repair`` line says how).
 
 An Action is one step; a Problem holds the steps that repair it, in order,
@@ -17,21 +17,23 @@ from typing import NamedTuple
 
 REMOVE = "remove"
 MOVE = "move"
+COPY = "copy"  # from pip's temporary folder: its stash may be a live pip's of another environment
 
 
 class Action(NamedTuple):
-    verb: str  # REMOVE or MOVE
+    verb: str  # REMOVE, MOVE or COPY
     path: str
-    to: str = ""  # MOVE: the name pip took the stash from
+    to: str = ""  # MOVE, COPY: where it goes back
 
     def command(self) -> str:
         """The step as a shell command (cmd.exe's on Windows)."""
         if sys.platform == "win32":
-            if self.verb == MOVE:
-                return f'move "{self.path}" "{self.to}"'
+            if self.verb in (MOVE, COPY):
+                return f'{self.verb} "{self.path}" "{self.to}"'
             return f'rmdir /s /q "{self.path}"' if os.path.isdir(self.path) else f'del "{self.path}"'
-        if self.verb == MOVE:
-            return f"mv {shlex.quote(self.path)} {shlex.quote(self.to)}"
+        if self.verb in (MOVE, COPY):
+            program = "mv" if self.verb == MOVE else "cp -p"
+            return f"{program} {shlex.quote(self.path)} {shlex.quote(self.to)}"
         return f"rm -rf {shlex.quote(self.path)}"
 
 
@@ -53,6 +55,10 @@ def apply(actions: Sequence[Action]) -> None:
                 if os.path.lexists(action.to):
                     raise RepairError(f"{action.to} exists: {action.path} was not moved back over it")
                 os.rename(action.path, action.to)  # beside it: one atomic rename, as pip's own rollback
+            elif action.verb == COPY:
+                if os.path.lexists(action.to):
+                    raise RepairError(f"{action.to} exists: {action.path} was not copied over it")
+                shutil.copy2(action.path, action.to)
             elif os.path.isdir(action.path) and not os.path.islink(action.path):
                 shutil.rmtree(action.path)
             elif os.path.lexists(action.path):
