@@ -168,7 +168,7 @@ class _Stash:
         if exists and self.original not in [d.path for d in stopped]:
             # No RECORD of an installed distribution lists it: what the stopped pip was writing.
             actions.append(Action(REMOVE, self.original))
-            what = "the original holds only files no RECORD lists (what pip was writing when it was stopped)"
+            what = "the original holds only files no RECORD lists, what pip was writing when it was stopped"
         actions.append(Action(MOVE, self.path, self.original))
         found.restored.append(self.original)
         found.removed += [a.path for a in actions if a.verb == REMOVE]
