@@ -9,7 +9,7 @@ import os
 import zipfile
 
 import pytest
-from plh_backend import write_wheel
+from plh_backend import _record_hash, write_wheel
 
 from piplockhook import verify
 from piplockhook.verify import distinfo
@@ -23,9 +23,16 @@ def unpack(wheel, site):
 
 def install(tmp_path, site, name, version, files, installer="pip", **kw):
     unpack(write_wheel(str(tmp_path), name, version, files, **kw), site)
-    if installer:  # pip writes it beside RECORD
-        with open(os.path.join(site, f"{name}-{version}.dist-info", "INSTALLER"), "w") as f:
-            f.write(installer + "\n")
+    if installer:  # pip writes it, then its own RECORD, which lists it
+        record_installer(site, f"{name}-{version}.dist-info", installer)
+
+
+def record_installer(site, info, installer):
+    data = (installer + "\n").encode()
+    with open(os.path.join(site, info, "INSTALLER"), "wb") as f:
+        f.write(data)
+    with open(os.path.join(site, info, "RECORD"), "a") as f:
+        f.write(f"{info}/INSTALLER,{_record_hash(data)},{len(data)}\n")
 
 
 def scope(site):
@@ -80,7 +87,7 @@ def test_a_clean_directory_and_every_kind_of_damage(tmp_path):
     install(tmp_path, site, "other", "2.0", {"other.py": "X = 1\n"})
     result = verify.find_problems([scope(site)], quick=False)
     assert kinds(result) == [] and result.distributions == 2
-    assert result.files == 5 + 1 + 3 * 2 + 1  # and METADATA, WHEEL, RECORD each; demo's entry_points.txt
+    assert result.files == 5 + 1 + 4 * 2 + 1  # and METADATA, WHEEL, RECORD, INSTALLER each; demo's entry_points.txt
     os.remove(os.path.join(site, "demo", "m0.py"))  # missing, and the console script's module with it
     with open(os.path.join(site, "demo", "m1.py"), "r+") as f:  # truncated
         f.truncate(10)
@@ -90,14 +97,14 @@ def test_a_clean_directory_and_every_kind_of_damage(tmp_path):
     os.mkdir(os.path.join(site, "~emo"))
     result = verify.find_problems([scope(site)], quick=False)
     assert kinds(result) == [
+        ("leftover", "~emo"),  # stashes first: moving one back can repair what follows
         ("missing", "demo 1.0"),
         ("size", "demo 1.0"),
         ("hash", "demo 1.0"),
         ("entry-point", "demo 1.0"),
         ("no-record", "other 2.0"),
-        ("leftover", "~emo"),
     ]
-    missing, size, _, entry_point, no_record, leftover = result.problems
+    leftover, missing, size, _, entry_point, no_record = result.problems
     assert missing.files == ["demo/m0.py"] and size.files == ["demo/m1.py"]
     assert missing.repair == "python -m pip install --force-reinstall --no-deps demo==1.0"
     assert "console script demo names module demo.m0, which is missing" in entry_point.line()
@@ -143,7 +150,7 @@ def test_progress_is_drawn_on_a_terminal_only(tmp_path):
     shown, piped = Terminal(), io.StringIO()
     verify.find_problems([scope(site)], quick=False, progress=shown)
     verify.find_problems([scope(site)], quick=False, progress=piped)
-    assert "piplockhook verify: 1/4 files, 0.0/0.0 MB" in shown.getvalue() and shown.getvalue().endswith("\r")
+    assert "piplockhook verify: 1/5 files, 0.0/0.0 MB" in shown.getvalue() and shown.getvalue().endswith("\r")
     assert piped.getvalue() == ""
 
 

@@ -15,11 +15,13 @@ import pytest
 import stress
 from packages import DEMO, TOOL
 from procs import TIMEOUT, Background, lock_waiters, wait_until
+from test_verify_killed import NO_PIP_STASHES
 
 pytestmark = pytest.mark.slow
 
 
 def verify(venv, *args, **env):
+    env.setdefault("TMPDIR", NO_PIP_STASHES)  # not what other pips left in the machine's /tmp
     return venv.run([os.path.join(venv.bin, "piplockhook"), "verify", *args], env=venv.env(**env), check=False)
 
 
@@ -118,15 +120,18 @@ def test_a_dist_info_without_record_or_metadata(venv, removed):
 def test_the_stash_of_an_interrupted_uninstall(venv):
     # pip uninstall moves a package aside (`~` + its name without the first
     # letter) before it removes it; killed then, the stash stays and the
-    # files are gone from where RECORD lists them.
+    # files are gone from where RECORD lists them: the stash is their only
+    # copy, and the repair moves it back (never `rm -rf`, as it once was).
     venv.pip("install", f"{DEMO}==2.0")
+    original = os.path.join(venv.site_packages, DEMO)
     stash = os.path.join(venv.site_packages, "~" + DEMO[1:])
-    os.rename(os.path.join(venv.site_packages, DEMO), stash)
-    result = verify(venv)
-    assert result.returncode == 1
-    found, _ = problems(result)
-    assert [command for _, command in found] == [reinstall(venv, DEMO + "==2.0"), f"rm -rf '{stash}'"]
-    assert found[1][0] == f"~{DEMO[1:]}: left in {venv.site_packages} by an interrupted pip uninstall (pip's stash)"
+    os.rename(original, stash)
+    result, (line, command) = only_problem(venv)
+    assert command == f"mv '{stash}' {original}"
+    assert line == (
+        f"{DEMO} 2.0: pip's stash ~{DEMO[1:]} of {DEMO}, the only copy (the original is missing): "
+        "moved back, as pip's rollback would"
+    )
     status = json.loads(venv.run([os.path.join(venv.bin, "piplockhook"), "status", "--json"]).stdout)
     assert status["leftovers"] == [stash]
     repair(venv, result)

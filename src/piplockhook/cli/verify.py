@@ -8,12 +8,21 @@ import os
 import sys
 
 from piplockhook import verify
-from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command, add_lock_options, lock_at, usage_error
+from piplockhook.cli.base_command import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Command,
+    add_lock_options,
+    lock_at,
+    usage_error,
+)
 from piplockhook.locations import location_for_options
-from piplockhook.lock import SHARED, LockError, LockTimeout
+from piplockhook.lock import EXCLUSIVE, SHARED, LockError, LockTimeout
 from piplockhook.lock.environment import EnvironmentLock
 from piplockhook.report import error_line, warning
 from piplockhook.settings import SWITCH, Settings
+from piplockhook.verify.findings import Problem, Result
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
 
 PROG = "piplockhook verify"
@@ -22,27 +31,41 @@ _UNLOCKED_MEANS = "a pip writing now would show as damage"
 # verify only reads, so it says what it did not do.
 _LOCK_SAYS = "; nothing was changed"
 _VERIFY_SAYS = "; nothing was verified"
+_NOTHING = "nothing was changed"
+# A stash moved back can show a file it lists in pip's temporary folder: one more round then.
+_ROUNDS = 3
 EPILOG = """\
 examples:
   piplockhook verify                  # every distribution here: files, sizes, sha256
   piplockhook verify --quick          # presence and size only: fast on gigabytes of wheels
+  piplockhook verify --repair         # move pip's stashes back (or remove those not needed), verify again
   piplockhook verify --json | python -c "import json,sys; print(len(json.load(sys.stdin)['problems']))"
 
 Each problem is one line: the distribution, what is wrong, and the command that
-repairs it (`pip install --force-reinstall --no-deps NAME==VERSION`, or removing
-a stale .dist-info or a `~` leftover; run them in the order shown, while no pip
-runs). verify changes nothing: it reads under the environment's shared lock, so
-it waits for a pip that is writing. Exit status 0 when all is as the metadata
-says, 1 when problems were found or the lock was not had in time (as pip), 2 for
-usage errors (docs/cli.md: every command's exit codes).
+repairs it (`pip install --force-reinstall --no-deps NAME==VERSION`, moving pip's
+stash back, or removing a stale .dist-info or a stash not needed; run them in the
+order shown, while no pip runs). verify changes nothing: it reads under the
+environment's shared lock, so it waits for a pip that is writing. --repair takes
+the exclusive lock, makes the repairs that need no pip (never deleting the only
+copy of anything), verifies again, and prints each repair left to you as an
+ERROR (WARNING for files no RECORD owns) line with its command. Exit status 0
+when all is as the metadata says (after --repair: when nothing is left), 1 when
+problems were found or the lock was not had in time (as pip), 2 for usage errors
+(docs/cli.md: every command's exit codes).
 
 --json keys: directories, quick, distributions, files, bytes, seconds,
-problems (kind, distribution, path, detail, repair, files), summary."""
+problems (kind, distribution, path, detail, repair, files, repairable), summary;
+with --repair also repaired (the problems repaired, as problems)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="check presence and size only, not sha256")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="under the exclusive lock, make the repairs that need no pip (pip's stashes), then verify again",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--target", metavar="DIR", help="check DIR, filled by `pip install --target DIR` (locks DIR/.lock, as pip does)"
@@ -73,39 +96,86 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         where = location_for_options(None, settings.lockfile)
         scopes = [path_scope(os.path.abspath(p)) for p in args.path] if args.path else [environment_scope()]
     lock = None
+    if settings.opted_out and args.repair:  # a stash may be a running pip's: never moved without the lock
+        error_line(f"verify --repair: {SWITCH}={os.environ.get(SWITCH, '')} opts out of the lock it needs; {_NOTHING}")
+        return EXIT_USAGE
     if settings.opted_out:  # said, as a lock that was not taken: a writing pip would show as damage
         warning(f"{SWITCH}={os.environ.get(SWITCH, '')} opts out: verifying without the lock; {_UNLOCKED_MEANS}")
     else:
         lock = lock_at(where, settings, loud=False)
-    return run(scopes, quick=args.quick, as_json=args.json, lock=lock)
+    return run(scopes, quick=args.quick, as_json=args.json, lock=lock, repair=args.repair)
 
 
-def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock | None) -> int:
+def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock | None, repair: bool = False) -> int:
     """Check under `lock` taken shared (with uv's, outside virtual environments;
     None: unlocked, PIPLOCKHOOK=0), print; 0 clean, 1 problems or the lock
-    not had (timed out, unusable). A directory it may not read (an OSError),
-    Ctrl-C and a closed stdout are cli.main's, as for every command."""
+    not had (timed out, unusable). With `repair`, the lock is taken exclusive
+    (a stash is a leftover only while no pip runs), the repairs verify can make
+    are made, and the check runs again under it. A directory it may not read (an
+    OSError), Ctrl-C and a closed stdout are cli.main's, as for every command."""
+    repaired: list[Problem] = []
     try:
         if lock is None:
             result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
         else:
-            with lock.held(SHARED):
+            with lock.held(EXCLUSIVE if repair else SHARED):
+                if lock.unavailable and repair:
+                    error_line(f"verify --repair: the lock cannot be had: {lock.unavailable}; {_NOTHING}")
+                    return EXIT_FAILED
                 if lock.unavailable:
                     warning(f"running unlocked: {lock.unavailable}; {_UNLOCKED_MEANS}")
                 result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
+                for _ in range(_ROUNDS if repair else 0):
+                    done, failed = _repair(result)
+                    repaired += done
+                    if done:
+                        result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
+                    if failed or not done:
+                        break
     except LockError as exc:  # pip and run exit 1 for the same lock's errors
         message = str(exc)
-        if isinstance(exc, LockTimeout) and message.endswith(_LOCK_SAYS):
+        if isinstance(exc, LockTimeout) and message.endswith(_LOCK_SAYS) and not repair:
             message = message[: -len(_LOCK_SAYS)] + _VERIFY_SAYS
         error_line(message)
         return EXIT_FAILED
-    if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
-    else:
-        for problem in result.problems:
-            print(problem.line())
-        print(result.summary())
+    _print(result, repaired, as_json=as_json, repair=repair)
     return EXIT_FAILED if result.problems else EXIT_OK
+
+
+def _repair(result: Result) -> tuple[list[Problem], bool]:
+    """Make each problem's own steps, in order; stop at the first that fails
+    (what it did not do is found again, and said, by the check after it).
+    The problems repaired, and whether one failed."""
+    done: list[Problem] = []
+    for problem in result.problems:
+        if not problem.actions:
+            continue
+        try:
+            verify.apply(problem.actions)
+        except verify.RepairError as exc:
+            error_line(f"{problem.distribution}: could not repair: {exc}")
+            return done, True
+        done.append(problem)
+    return done, False
+
+
+def _print(result: Result, repaired: list[Problem], *, as_json: bool, repair: bool) -> None:
+    if as_json:
+        report = result.as_dict()
+        if repair:
+            report["repaired"] = [p.as_dict() for p in repaired]
+        print(json.dumps(report, indent=2))
+        return
+    for problem in repaired:
+        print(f"{problem.distribution}: {problem.detail}; repaired: {problem.repair}")
+    for problem in result.problems:
+        if not repair:
+            print(problem.line())
+        elif problem.kind == "unowned":  # maybe a user's own files: for them to judge
+            warning(f"{problem.distribution}: {problem.detail}; left as it is: {problem.repair}")
+        else:  # a reinstall needs pip and the wheel: the user runs it
+            error_line(f"{problem.distribution}: {problem.detail}; run: {problem.repair}")
+    print(result.summary())
 
 
 COMMAND = Command(

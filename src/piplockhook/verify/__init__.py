@@ -6,29 +6,39 @@ files that ``RECORD`` lists missing or changed, ``RECORD`` itself missing,
 compares requirements only). This module finds that damage, under the
 environment's shared lock so that a pip writing right now is waited for, not
 reported; it reads only, and says for each problem the command that repairs it.
+It also sees what a pip stopped while it wrote leaves (stashes.py: pip's
+stashes, moved back where they are the only copy; unowned.py: files no RECORD
+owns); the repairs it can make itself are each Problem's ``actions``
+(repair.py), which ``piplockhook verify --repair`` makes under the exclusive lock.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
-import shlex
 import stat
-import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
 
 from piplockhook.settings import SITE_PACKAGES
+from piplockhook.verify import stashes, tempstash, unowned
 from piplockhook.verify.distinfo import SCRIPT_GROUPS, DistInfo, RecordEntry, module_present
 from piplockhook.verify.findings import Problem, Result
+from piplockhook.verify.owners import Owners
+from piplockhook.verify.repair import REMOVE, Action, RepairError, apply, command
 from piplockhook.verify.scopes import Scope, environment_scope, path_scope, target_scope
+from piplockhook.verify.stopped import why_stopped
 
 __all__ = [
+    "Action",
     "Problem",
+    "RepairError",
     "Result",
     "Scope",
+    "apply",
     "environment_scope",
     "find_problems",
     "leftovers",
@@ -80,9 +90,7 @@ class Progress:
 
 
 def _remove(path: str) -> str:
-    if sys.platform == "win32":
-        return f'rmdir /s /q "{path}"' if os.path.isdir(path) else f'del "{path}"'
-    return f"rm -rf {shlex.quote(path)}"
+    return Action(REMOVE, path).command()
 
 
 def _file_problem(entry: RecordEntry, quick: bool, buffer: bytearray) -> tuple[str, int]:
@@ -196,6 +204,8 @@ def _unfinished(d: DistInfo, reinstall: str) -> Problem | None:
         kind, detail = "bad-record", f"{d.entry}/RECORD cannot be read: {d.record_error}"
     elif d.record is None and d.temp_files:
         kind, detail = "half-written", f"{d.entry} was never finished: no RECORD, pip's {d.temp_files[0]}"
+    elif d.stopped:
+        kind, detail = "half-written", f"{d.entry} was never finished: {d.stopped} (pip was stopped)"
     elif d.record is None:
         kind, detail = "no-record", f"{d.entry} has no RECORD (pip cannot uninstall it)"
     else:
@@ -205,13 +215,17 @@ def _unfinished(d: DistInfo, reinstall: str) -> Problem | None:
 
 def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall: str) -> list[Problem]:
     """What differs from a complete .dist-info's RECORD and entry points."""
-    problems = []
-    if d.temp_files:
-        detail = f"{d.entry} holds pip's unfinished {_shown(d.temp_files)}"
-        problems.append(Problem("half-written", d.label, d.path, detail, reinstall, d.temp_files))
+    problems = []  # (pip's temporary files in it: _unfinished's, through d.stopped)
     for kind, template in FILE_PROBLEMS.items():
         listed = found.get(kind, []) if kind == "missing" or d.installer in PIP_INSTALLERS else []
-        if listed:
+        back = _from_temp(d, listed) if kind == "missing" and d.installer in PIP_INSTALLERS else []
+        if back:
+            detail = (
+                f"{len(listed)} file{'s' if len(listed) > 1 else ''} listed in RECORD missing, the only copy in pip's "
+                f"stash in its temporary folder: {_shown(listed)}; copied back"
+            )
+            problems.append(Problem("stash", d.label, d.path, detail, command(back), listed, back))
+        elif listed:
             count = f"{len(listed)} file" + ("s" if len(listed) > 1 else "")
             detail = template.format(files=count) + f": {_shown(listed)}"
             problems.append(Problem(kind, d.label, d.path, detail, reinstall, listed))
@@ -223,8 +237,44 @@ def _contents(d: DistInfo, found: dict[str, list[str]], scope: Scope, reinstall:
     return problems
 
 
-def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str, list[str]]]) -> list[Problem]:
-    """Per project: two .dist-info or more, then what is wrong with the one kept."""
+def _from_temp(d: DistInfo, listed: list[str]) -> list[Action]:
+    """Copies back from pip's temporary stashes of every file `listed` missing, or none."""
+    stashes = tempstash.folders() if listed else []
+    if not stashes:
+        return []
+    entries = {e.listed: e for e in d.record or ()}
+    return tempstash.copies_back([entries[f] for f in listed if f in entries], stashes)
+
+
+def _reinstall(scope: Scope, d: DistInfo) -> str:
+    """The command that writes `d` again: pip's, unless another tool installed it
+    (one pip was stopped writing has no INSTALLER yet)."""
+    if d.installer in PIP_INSTALLERS or d.stopped:
+        return f"{scope.pip_install} --force-reinstall --no-deps {d.name}=={d.version}"
+    by = f"INSTALLER says {d.installer}" if d.installer else "no INSTALLER file"
+    return f"reinstall {d.label} with the tool that installed it ({by}: not pip)"
+
+
+def _complete(d: DistInfo, files: dict[str, dict[str, list[str]]]) -> bool:
+    """Is `d` finished, with every file as its RECORD says?"""
+    finished = d.has_metadata and d.record is not None and not d.record_error and not d.temp_files and not d.stopped
+    return finished and not any(files.get(d.path, {}).values())
+
+
+def _moot(d: DistInfo, found: dict[str, list[str]], plan: stashes.Plan) -> bool:
+    """Are `d`'s problems all files missing where a stash is moved back?"""
+    if d.path and plan.covers(d.path):
+        return True
+    missing = found.get("missing", [])
+    others = any(kind != "missing" and listed for kind, listed in found.items())
+    return bool(missing) and not others and all(plan.covers(os.path.join(d.directory, f)) for f in missing)
+
+
+def _problems_of(
+    scope: Scope, dists: list[DistInfo], files: dict[str, dict[str, list[str]]], plan: stashes.Plan
+) -> list[Problem]:
+    """Per project: two .dist-info or more, then what is wrong with the one kept
+    (not what moving a stash back repairs)."""
     problems: list[Problem] = []
     by_project: dict[str, list[DistInfo]] = {}
     for dist in dists:
@@ -232,12 +282,11 @@ def _problems_of(scope: Scope, dists: list[DistInfo], files: dict[str, dict[str,
     for project in sorted(by_project):
         group = sorted(by_project[project], key=lambda d: d.entry)
         keeper = _keeper(group, files)
-        reinstall = f"{scope.pip_install} --force-reinstall --no-deps {keeper.name}=={keeper.version}"
-        if keeper.installer not in PIP_INSTALLERS:
-            by = f"INSTALLER says {keeper.installer}" if keeper.installer else "no INSTALLER file"
-            reinstall = f"reinstall {keeper.label} with the tool that installed it ({by}: not pip)"
+        reinstall = _reinstall(scope, keeper)
         if len(group) > 1:
             problems.append(_duplicate(group, keeper, reinstall))
+        if _moot(keeper, files.get(keeper.path, {}), plan):
+            continue
         unfinished = _unfinished(keeper, reinstall)
         if unfinished is not None:
             problems.append(unfinished)
@@ -270,18 +319,25 @@ def find_problems(scopes: Sequence[Scope], *, quick: bool, progress: TextIO | No
     finally:
         shown.close()
     for scope, dists in read:
-        result.problems += _problems_of(scope, dists, files)
-    for directory in every:
-        for leftover in leftovers(directory):
-            result.problems.append(
-                Problem(
-                    "leftover",
-                    os.path.basename(leftover),
-                    leftover,
-                    f"left in {directory} by an interrupted pip uninstall (pip's stash)",
-                    _remove(leftover),
-                )
-            )
+        plans, later = [], []
+        for directory in scope.directories:
+            here = [d for d in dists if d.directory == directory]
+            stashed = stashes.stashed_dist_infos(directory)
+            for d in here:
+                d.stopped = why_stopped(d, scope.scripts, {s.project for s in stashed})
+            unfinished = {d.path for d in here if d.stopped or d.record is None}
+            installed = stashes.Installed(here, {d.path for d in here if _complete(d, files)}, unfinished)
+            owners = Owners(directory, [*here, *stashed])
+            plan = stashes.plan(owners, installed, stashed, functools.partial(_reinstall, scope))
+            plans.append(plan)
+            result.problems += plan.problems
+            later += unowned.problems(scope, directory, owners, here, plan)
+        merged = stashes.Plan()
+        for plan in plans:
+            merged.restored += plan.restored
+            merged.removed += plan.removed
+        result.problems += _problems_of(scope, dists, files, merged)
+        result.problems += later
     result.distributions = len(all_dists)
     result.files, result.bytes = shown.files, shown.bytes
     result.seconds = time.monotonic() - start

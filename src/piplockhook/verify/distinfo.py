@@ -78,6 +78,7 @@ class DistInfo:
         except (OSError, ValueError, csv.Error) as exc:
             self.record_error = str(exc)
         self.entry_points = _entry_points(os.path.join(self.path, "entry_points.txt"))
+        self.stopped = ""  # why a pip stopped while writing it left it unfinished (verify/stopped.py), once known
 
     @property
     def label(self) -> str:

@@ -5,19 +5,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from piplockhook.verify.repair import Action
+
 
 class Problem:
     """One thing that is wrong, and the command that repairs it."""
 
     def __init__(
-        self, kind: str, distribution: str, path: str, detail: str, repair: str, files: Sequence[str] = ()
+        self,
+        kind: str,
+        distribution: str,
+        path: str,
+        detail: str,
+        repair: str,
+        files: Sequence[str] = (),
+        actions: Sequence[Action] = (),
     ) -> None:
-        self.kind = kind  # duplicate, no-metadata, no-record, half-written, bad-record, missing, size, hash, entry-point, leftover
+        # duplicate, no-metadata, no-record, half-written, bad-record, missing, size, hash,
+        # entry-point, stash (moved back, or kept), leftover (a stash not needed), unowned
+        self.kind = kind
         self.distribution = distribution  # "name version", or the leftover's name
         self.path = path
         self.detail = detail
         self.repair = repair
         self.files = list(files)
+        self.actions = list(actions)  # the steps verify --repair makes itself; none: the user runs `repair`
 
     def line(self) -> str:
         return f"{self.distribution}: {self.detail}; repair: {self.repair}"
@@ -30,6 +42,7 @@ class Problem:
             "detail": self.detail,
             "repair": self.repair,
             "files": self.files,
+            "repairable": bool(self.actions),
         }
 
 
@@ -49,11 +62,13 @@ class Result:
         if not self.problems:
             plural = "" if self.distributions == 1 else "s"
             return f"piplockhook verify: no problems in {self.distributions} distribution{plural} ({checked})"
-        broken = len({p.distribution for p in self.problems if p.kind != "leftover"})
         count = f"{len(self.problems)} problem" + ("s" if len(self.problems) > 1 else "")
+        broken = len({p.distribution for p in self.problems if p.kind not in ("leftover", "unowned")})
+        ours = sum(1 for p in self.problems if p.actions)
+        hint = f" (`piplockhook verify --repair` makes {ours} of them itself)" if ours else ""
         return (
             f"piplockhook verify: {count}, {broken} of {self.distributions} distributions damaged "
-            f"({checked}); run the repairs in this order, while no pip runs"
+            f"({checked}); run the repairs in this order, while no pip runs{hint}"
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -13,11 +13,16 @@ class Scope:
     """Directories of distributions checked together (one ``.dist-info`` per
     project across them), and how pip reinstalls into them."""
 
-    def __init__(self, directories: Sequence[str], pip_install: str, search_path: Sequence[str] = ()) -> None:
+    def __init__(
+        self, directories: Sequence[str], pip_install: str, search_path: Sequence[str] = (), scripts: str = ""
+    ) -> None:
         self.directories = list(dict.fromkeys(directories))
         self.pip_install = pip_install  # "<python> -m pip install [--target DIR --upgrade]"
         self.search_path = [*self.directories, *search_path]  # where entry-point modules may live
         self.is_environment = bool(search_path)
+        # Where pip writes console scripts, checked for those no RECORD lists;
+        # "" where others write too (a system Python's /usr/local/bin).
+        self.scripts = scripts
 
 
 def environment_directories() -> list[str]:
@@ -30,13 +35,16 @@ def environment_scope(directories: Sequence[str] | None = None) -> Scope:
     """This interpreter's site-packages: repaired with its own pip; entry
     points may name modules anywhere on its sys.path (editable installs)."""
     found = environment_directories() if directories is None else directories
-    return Scope(found, f"{shlex.quote(sys.executable)} -m pip install", [p for p in sys.path if p])
+    scripts = os.path.realpath(sysconfig.get_paths()["scripts"]) if sys.prefix != sys.base_prefix else ""
+    return Scope(found, f"{shlex.quote(sys.executable)} -m pip install", [p for p in sys.path if p], scripts)
 
 
 def target_scope(directory: str) -> Scope:
     """A directory that `pip install --target DIR` fills."""
     return Scope(
-        [directory], f"{shlex.quote(sys.executable)} -m pip install --target {shlex.quote(directory)} --upgrade"
+        [directory],
+        f"{shlex.quote(sys.executable)} -m pip install --target {shlex.quote(directory)} --upgrade",
+        scripts=os.path.join(directory, "bin"),  # where pip --target moves them (its home scheme's)
     )
 
 
