@@ -320,7 +320,10 @@ def format_status(info: dict[str, Any]) -> str:
         else:
             lines.append(_nobody(info["holders_known"], lock["kind"]))
     if info["leftovers"]:
-        lines.append("leftovers of interrupted pip runs (safe to delete when no pip runs):")
+        lines.append(
+            "leftovers of interrupted pip runs (one may be the only copy of a package: "
+            "`piplockhook verify` says which, `piplockhook verify --repair` puts them right):"
+        )
         lines.extend(f"  {p}" for p in info["leftovers"])
     return "\n".join(lines)
 
