@@ -11,7 +11,7 @@ from packages import SMALL
 
 # Loaded only where they apply: uv's lock name outside venvs, Windows' primitive
 # on Windows, who holds a lock when a reader waits (a writer loads it up front),
-# and what changes once pip writes (loaded with pip's installing module).
+# and what changes once pip writes (loaded as a command that writes starts).
 ELSEWHERE = {"uvlock", "lock._windows"}
 READER_SKIPS = {"lock.holders", "pip.writing"}
 

@@ -6,7 +6,7 @@ ROOT = "__init__"  # the package piplockhook itself: the startup gate
 
 # What a venv's pip process imports of ours (uvlock too, outside venvs; lock.holders
 # only when it waits, or an ancestor's hold is marked; pip.writing and lock.holders
-# only where it installs): each module costs it ~0.25-1 M instructions
+# only in a command that writes): each module costs it ~0.25-1 M instructions
 # (benchmarks/pip_overhead.py).
 PIP_PROCESS = {
     ROOT,

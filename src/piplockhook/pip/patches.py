@@ -14,7 +14,7 @@ and pip's ``__pip-runner__.py``):
   from the shared to the exclusive lock and re-checks what is installed now;
   where it upgrades or reinstalls piplockhook itself, it writes ``piplockhook
   disable``'s marker again (the old version's RECORD took it away): see
-  writing.py, imported with ``pip._internal.req``. This patch is also there, unlocked, in a pip where the hook is off
+  writing.py, imported as a command that writes starts. This patch is also there, unlocked, in a pip where the hook is off
   (settings.hook_wanted): that is where the marker is.
 * pkg_resources' module body (its working set) runs under at least the shared
   lock, and is rebuilt once the command holds its lock (pip/__init__.py).
@@ -24,7 +24,7 @@ and pip's ``__pip-runner__.py``):
   and pip runs unlocked (tests/test_fail_open.py).
 
 Everything the wrappers need is imported before pip installs: here, before
-pip runs, or (writing.py) as pip imports its installing module. pip 26.3
+pip runs, or (writing.py) as a command that writes starts. pip 26.3
 blocks every import once installing starts, and an upgrade of piplockhook
 removes our files while the lock is held.
 """
@@ -50,6 +50,7 @@ from piplockhook.pip import (
     refresh_installed_view,
     takes_lock,
     unlocked_because,
+    writes,
 )
 from piplockhook.pip.importhooks import ImportHooks, cannot_patch, complete_wrapt, wrap_attribute, wrapt
 from piplockhook.report import Reporter, error_line, warning
@@ -119,12 +120,7 @@ def _patch_req(module: Any) -> None:
 
         hook().get_default_environment = get_default_environment
         hook().install_given_reqs_signature = inspect.signature(module.install_given_reqs)
-        # Imported here, when pip imports the module that installs: a pip that only
-        # reads never loads it (P2), and one that installs has it before pip 26.3
-        # blocks imports.
-        from piplockhook.pip import writing
-
-        wrap_attribute(module, "install_given_reqs", writing.install_given_reqs)
+        wrap_attribute(module, "install_given_reqs", _install_given_reqs)
         hook().patched["install_given_reqs"] = True
     except Exception as exc:
         cannot_patch("pip._internal.req.install_given_reqs", exc)
@@ -215,6 +211,8 @@ def _noting_help(exc: ConfigError | None, wrapped: Wrapped, args: Args, kwargs: 
 
 def _command_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     name = getattr(instance, "name", "")
+    if writes(name):
+        _load_writing()  # now, before pip 26.3 blocks imports; on or off (see install_given_reqs)
     complete_wrapt()  # bind on a wrapt others imported since what import_wrapt loaded
     settings = _settings_for(name)
     if isinstance(settings, ConfigError):
@@ -257,6 +255,26 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
             runs.remove(current)
     finally:
         close_quietly(current.lock)
+
+
+def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    writing = _load_writing()
+    if writing is None:
+        return wrapped(*args, **kwargs)
+    return writing.install_given_reqs(wrapped, instance, args, kwargs)
+
+
+def _load_writing() -> Any:
+    """pip/writing.py, imported as a command that writes starts: a pip that
+    only reads never loads it (P2; pip 23 imports install_given_reqs' module
+    for `pip list` too). None (one warning, pip goes on unlocked) where it
+    cannot be imported."""
+    try:
+        from piplockhook.pip import writing
+    except Exception as exc:
+        unlocked_because(exc)
+        return None
+    return writing
 
 
 def _retire_import_hooks() -> None:

@@ -4,9 +4,9 @@ exclusive lock and looks again at what is installed now (another pip may
 have changed it while this one waited); and an upgrade of piplockhook in an
 environment where it is off by default stays off.
 
-patches.py imports this module when pip imports ``pip._internal.req``: a pip
-that only reads (``pip list``) never loads it (P2), and one that installs
-has it before pip 26.3 blocks imports.
+patches.py imports this module as a command that writes (install,
+uninstall) starts: a pip that only reads (``pip list``) never loads it (P2),
+and one that installs has it before pip 26.3 blocks imports.
 """
 
 from __future__ import annotations
