@@ -10,9 +10,10 @@ from layers import PIP_PROCESS, ROOT
 from packages import SMALL
 
 # Loaded only where they apply: uv's lock name outside venvs, Windows' primitive
-# on Windows, who holds a lock when a reader waits (a writer loads it up front).
+# on Windows, who holds a lock when a reader waits (a writer loads it up front),
+# the journal where there is none to restore.
 ELSEWHERE = {"uvlock", "lock._windows"}
-READER_SKIPS = {"lock.holders"}
+READER_SKIPS = {"lock.holders", "pip.journaling", "journal", "journal.restore", "journal.wheelplan"}
 
 
 def ours_loaded(venv, *pip_args):

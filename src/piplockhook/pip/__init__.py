@@ -276,6 +276,10 @@ class CommandRun:
         self.options = options
         self.policy = policy
         self.lock = lock
+        # issue 28: the writer's journal (pip/journaling.py), while this command holds the exclusive lock itself
+        self.journaling = False
+        self.journal: Any = None
+        self.journal_end: Any = None  # removes it (or restores) when the command ends
 
     @classmethod
     def for_command(cls, name: str, settings: Settings, options: Any) -> CommandRun | None:
@@ -307,6 +311,8 @@ class CommandRun:
             raise hook().command_error(f"piplockhook: {exc}") from None
         except Exception as exc:  # an OS we did not foresee: warn, never break pip
             unlocked_because(exc, self.lock.path)
+        # Journaled only under our own exclusive hold; --target: pip moves its files from a temporary folder.
+        self.journaling = self.lock.file.mode == EXCLUSIVE and not getattr(self.options, "target_dir", None)
 
     def move_to_write_lock(self, requirements: list[Any], use_user_site: bool) -> None:
         """Shared -> exclusive, then look again at what is installed now."""

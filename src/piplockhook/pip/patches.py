@@ -70,6 +70,7 @@ def install() -> None:
     hooks.after("pip._internal.cli.base_command", _patch_base_command)
     hooks.after("pip._internal.req", _patch_req)
     hooks.after("pip._internal.cli.main", _patch_cli_main)
+    hooks.after("pip._internal.req.req_uninstall", _patch_journal)  # issue 28: install and uninstall import it
     for name in PKG_RESOURCES:
         hooks.around(name, _shared_for_working_set)
     hooks.insert()
@@ -95,6 +96,17 @@ def _shared_for_working_set() -> Iterator[None]:
 
 
 # -- the patches: each one catches everything, a failed patch must not break pip
+
+
+def _patch_journal(module: Any) -> None:
+    """pip/journaling.py, imported only once pip imports what it patches (install
+    and uninstall do, `pip list` does not)."""
+    try:
+        from piplockhook.pip import journaling
+
+        journaling.patch_req_uninstall(module)
+    except Exception as exc:
+        cannot_patch(f"{module.__name__} (journal)", exc)
 
 
 def _patch_base_command(module: Any) -> None:
@@ -245,6 +257,8 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
             return run(*args, **kwargs)
         finally:
             runs.remove(current)
+            if current.journal_end is not None:  # issue 28: the journal goes, however the command ends
+                current.journal_end()
     finally:
         close_quietly(current.lock)
 
@@ -260,6 +274,7 @@ def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwa
             written = _what_is_written(current, call)
             if written is not None:
                 current.move_to_write_lock(*written)
+                _prepare_journal(current)
         except hook().command_error:  # a timeout: pip's own error line, nothing written
             raise
         except Exception as exc:
@@ -270,6 +285,14 @@ def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwa
         return wrapped(*args, **kwargs)
     finally:  # also after a later requirement failed: ours may be in place, new
         _disable_again()
+
+
+def _prepare_journal(current: CommandRun) -> None:
+    """issue 28: journal this install's writes, where pip/journaling.py (loaded with
+    pip's req_uninstall, never imported here: pip 26.3 blocks imports now) can follow them."""
+    journaling = sys.modules.get("piplockhook.pip.journaling")
+    if current.journaling and (journaling is None or not journaling.prepare_install()):
+        current.journaling = False
 
 
 def _call_of(args: Args, kwargs: Kwargs) -> dict[str, Any] | None:
