@@ -12,6 +12,7 @@ main's code, which writes none) leaves a tree that is none of them.
 """
 
 import os
+import shutil
 
 import pytest
 import trees
@@ -41,11 +42,15 @@ def unhooked(venv, *args):
 
 
 def set_state(venv, specs):
-    """Exactly `specs` of the test distributions installed (by an unhooked pip)."""
-    unhooked(venv, "uninstall", "-y", *trees.JOURNALED, trees.BIG)
-    share = os.path.join(venv.path, "share")
-    if os.path.isdir(share) and not os.listdir(share):  # pip's uninstall leaves it (its stash was beside it)
-        os.rmdir(share)
+    """Exactly `specs` of the test distributions installed (by an unhooked pip), over
+    whatever a kill left: every path tree() looks at, outside pip's own bin/, removed first."""
+    for path in trees.tree(venv):
+        full = os.path.join(venv.path, path)
+        if path.count(os.sep) == 3 or path == "share" or (path.startswith("bin" + os.sep) and trees.ours(path[4:])):
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            elif os.path.lexists(full):
+                os.unlink(full)
     if specs:
         unhooked(venv, "install", "--no-deps", *specs)
 

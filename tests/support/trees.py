@@ -45,14 +45,14 @@ def build(directory):
         write_wheel(directory, BIG, version, files)
 
 
-def _ours(name):
+def ours(name):
     return name.startswith("~") or any(name.startswith(d) for d in (*JOURNALED, BIG)) or name == "__pycache__"
 
 
 def tree(venv):
     """{relative path: hash, "dir" or "link:<target>"} of what these distributions touch."""
     site = venv.site_packages
-    roots = [os.path.join(site, n) for n in sorted(os.listdir(site)) if _ours(n)]
+    roots = [os.path.join(site, n) for n in sorted(os.listdir(site)) if ours(n)]
     roots += [os.path.join(venv.path, d) for d in ("bin", "share") if os.path.isdir(os.path.join(venv.path, d))]
     found = {}
     for root in roots:

@@ -21,7 +21,9 @@ line: the writer (pid, host, command, since), then each entry (``op``):
 - ``rollback``: pip starts moving the stash back itself;
 - ``unsure`` (why): pip could not finish a move (both copies may be partial);
 - ``lost`` (name, version, paths): a notice left by a restore that could
-  not put everything back (restore.py).
+  not put everything back (restore.py);
+- ``blind`` (why): this pip's changes cannot be followed (a pip whose
+  internals we do not know): only that it died while writing is known.
 
 Durability: each entry is written and ``fsync``-ed before the change it
 describes starts, and the directory is ``fsync``-ed once when the journal is

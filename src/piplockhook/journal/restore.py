@@ -81,7 +81,7 @@ def groups_of(entries: list[Entry]) -> tuple[list[Group], list[Entry]]:
         op = entry.get("op")
         if op == "remove":
             group = new(str(entry["name"]), str(entry["version"]))
-        elif op == "lost":
+        elif op in ("lost", "blind"):
             notices.append(entry)
         elif op == "write":
             if group is None or not group.takes_write(str(entry["name"])):
@@ -168,6 +168,7 @@ class Outcome:
         self.back: list[str] = []
         self.kept: list[str] = []
         self.lost: list[Entry] = []  # `lost` notices: name, version, paths, why
+        self.blind: list[str] = []  # why a writer could not journal its changes
 
     @property
     def changed(self) -> bool:
@@ -259,13 +260,14 @@ def restore(path: str, reporter: Reporter, host: str) -> bool:
     outcome = Outcome()
     for group in groups:
         (_finish if group.finished else _undo)(group, outcome)
-    still = [n for n in notices if not all(os.path.lexists(p) for p in n.get("paths") or ["?"])]
+    still = [n for n in notices if n["op"] == "lost" and not all(os.path.lexists(p) for p in n.get("paths") or ["?"])]
     outcome.lost.extend(still)
+    outcome.blind = [str(n.get("why", "?")) for n in notices if n["op"] == "blind"]
     if outcome.lost:
         _leave_notice(path, writer, outcome.lost)
     else:
         _remove_journal(path)
-    if groups or still:
+    if groups or still or outcome.blind or not notices:  # silent only where a notice's paths are back
         reporter.warning(line(writer, outcome, host, again=bool(notices) and not groups))
     return True
 
@@ -324,6 +326,8 @@ def line(writer: Entry, outcome: Outcome, host: str, *, again: bool = False) -> 
             f"could not restore {name} {version} ({lost.get('why', '?')}); repair: "
             f"pip install --force-reinstall --no-deps {spec}"
         )
+    for why in outcome.blind:
+        parts.append(f"what it changed is not known ({why}): run `piplockhook verify`")
     if not parts:
         parts.append("it had changed nothing yet")
     return head + ": " + "; ".join(parts)

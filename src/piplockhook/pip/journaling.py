@@ -1,8 +1,8 @@
 """What a writing pip journals (journal/__init__.py), and where in pip.
 
-Imported by patches.py when pip imports ``pip._internal.req.req_uninstall``
-or ``req_install`` (install and uninstall do; ``pip list`` does not), so it
-is loaded before pip 26.3 blocks imports, and a reading pip never loads it.
+Imported by patches.py when a command that writes (install, uninstall)
+starts, before it runs: so before pip 26.3 blocks imports, and never in a
+reading pip.
 The same places in pip 21.3 to 26.3:
 
 - ``UninstallPathSet.remove``: which distribution pip uninstalls (``remove``,
@@ -56,7 +56,9 @@ class Journaling:
 
 
 def patch_req_uninstall(module: Any) -> None:
-    """After pip imports req_uninstall: its uninstall and stash methods."""
+    """pip's uninstall and stash methods, once per process (pip 26 runs commands in-process too)."""
+    if Journaling.adjacent_names is not None:
+        return
     patches = [
         ("UninstallPathSet.remove", _remove, "remove"),
         ("StashedUninstallPathSet.stash", _stash, "stash"),
@@ -111,7 +113,7 @@ def _run() -> Any:
 def _journal() -> Journal | None:
     """The running command's journal, created with its first entry; None where it is not journaled."""
     run = _run()
-    if run is None or not run.journaling or not NEEDED <= Journaling.patched:
+    if run is None or not run.journaling:
         return None
     if run.journal is None:
         try:
@@ -121,8 +123,31 @@ def _journal() -> Journal | None:
             _stop(run, exc)
             return None
         run.journal_end = lambda: end_of_command(run)
+        missing = sorted(NEEDED - Journaling.patched)
+        if missing:
+            start_blind(run, "pip internals not found: " + ", ".join(missing))
+            return None
     journal: Journal = run.journal
     return journal
+
+
+def start_blind(run: Any, why: str) -> None:
+    """This command writes, but we cannot follow it: a journal that says only
+    that (a next pip then tells it died while writing), and no more entries."""
+    run.journaling = False
+    if run.journal is None:
+        try:
+            run.journal = Journal.start(
+                run.lock.path + JOURNAL_SUFFIX, writer_entry(_command(), host_name(), pid_namespace())
+            )
+        except Exception as exc:
+            run.lock.reporter.note(f"piplockhook: not journaling this command: {exc!r}")
+            return
+        run.journal_end = lambda: end_of_command(run)
+    try:
+        run.journal.append({"op": "blind", "why": why})
+    except Exception as exc:
+        _stop(run, exc)
 
 
 def _stop(run: Any, exc: BaseException) -> None:

@@ -50,6 +50,7 @@ from piplockhook.pip import (
     refresh_installed_view,
     takes_lock,
     unlocked_because,
+    writes,
 )
 from piplockhook.pip.importhooks import ImportHooks, cannot_patch, complete_wrapt, wrap_attribute, wrapt
 from piplockhook.report import Reporter, error_line, warning
@@ -70,7 +71,6 @@ def install() -> None:
     hooks.after("pip._internal.cli.base_command", _patch_base_command)
     hooks.after("pip._internal.req", _patch_req)
     hooks.after("pip._internal.cli.main", _patch_cli_main)
-    hooks.after("pip._internal.req.req_uninstall", _patch_journal)  # issue 28: install and uninstall import it
     for name in PKG_RESOURCES:
         hooks.around(name, _shared_for_working_set)
     hooks.insert()
@@ -98,15 +98,19 @@ def _shared_for_working_set() -> Iterator[None]:
 # -- the patches: each one catches everything, a failed patch must not break pip
 
 
-def _patch_journal(module: Any) -> None:
-    """pip/journaling.py, imported only once pip imports what it patches (install
-    and uninstall do, `pip list` does not)."""
+def _patch_journal(command: str) -> None:
+    """issue 28: a command that writes (install, uninstall) journals what it changes:
+    pip/journaling.py, imported here, before pip runs (26.3 blocks imports once it
+    installs), and never by a reading pip (pip 23's `pip list` imports req_uninstall too)."""
+    module = sys.modules.get("pip._internal.req.req_uninstall")  # imported with install's and uninstall's module
+    if module is None or not writes(command):
+        return
     try:
         from piplockhook.pip import journaling
 
         journaling.patch_req_uninstall(module)
     except Exception as exc:
-        cannot_patch(f"{module.__name__} (journal)", exc)
+        cannot_patch("pip._internal.req.req_uninstall (journal)", exc)
 
 
 def _patch_base_command(module: Any) -> None:
@@ -224,6 +228,7 @@ def _command_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -
     if settings is None or not settings.enabled:
         return wrapped(*args, **kwargs)
     _retire_import_hooks()  # the command's modules are imported, and patched
+    _patch_journal(name)
 
     def run_with_lock(run: Wrapped, _instance: Any, run_args: Args, run_kwargs: Kwargs) -> Any:
         return _command_run(name, settings, run, run_args, run_kwargs)
@@ -291,8 +296,11 @@ def _prepare_journal(current: CommandRun) -> None:
     """issue 28: journal this install's writes, where pip/journaling.py (loaded with
     pip's req_uninstall, never imported here: pip 26.3 blocks imports now) can follow them."""
     journaling = sys.modules.get("piplockhook.pip.journaling")
-    if current.journaling and (journaling is None or not journaling.prepare_install()):
-        current.journaling = False
+    if not current.journaling or (journaling is not None and journaling.prepare_install()):
+        return
+    current.journaling = False
+    if journaling is not None:  # else nothing of the journal is loaded, and pip 26.3 blocks imports now
+        journaling.start_blind(current, "pip internals not found: install_wheel")
 
 
 def _call_of(args: Args, kwargs: Kwargs) -> dict[str, Any] | None:
