@@ -214,3 +214,22 @@ def test_a_writer_we_could_not_follow_is_named_with_verify(tmp_path, capsys):
     assert "pid 1 on elsewhere, `pip install pkg==2.0`" in err
     assert "what it changed is not known (pip internals not found: install_wheel): run `piplockhook verify`" in err
     assert not os.path.exists(path)
+
+
+def test_a_journal_that_cannot_be_written_is_a_debug_line_and_pip_goes_on(tmp_path, monkeypatch, capsys):
+    from piplockhook.pip import journaling
+    from piplockhook.state import hook
+
+    class Lock:
+        path = str(tmp_path / "gone" / ".lock")  # its folder is missing: no journal can be created
+        reporter = Reporter(True)
+
+    class Run:
+        journaling, journal, journal_end, lock = True, None, None, Lock()
+
+    monkeypatch.setattr(journaling.Journaling, "patched", set(journaling.NEEDED))
+    run = Run()
+    hook().runs.append(run)
+    journaling._record(lambda: [{"op": "commit"}])  # raises nothing
+    assert run.journaling is False and run.journal is None
+    assert "not journaling this command: FileNotFoundError" in capsys.readouterr().err

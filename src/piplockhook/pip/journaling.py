@@ -141,7 +141,7 @@ def start_blind(run: Any, why: str) -> None:
                 run.lock.path + JOURNAL_SUFFIX, writer_entry(_command(), host_name(), pid_namespace())
             )
         except Exception as exc:
-            run.lock.reporter.note(f"piplockhook: not journaling this command: {exc!r}")
+            run.lock.reporter.note(f"not journaling this command: {exc!r}")
             return
         run.journal_end = lambda: end_of_command(run)
     try:
@@ -156,15 +156,20 @@ def _stop(run: Any, exc: BaseException) -> None:
     journal, run.journal = run.journal, None
     if journal is not None:
         journal.discard()
-    run.lock.reporter.note(f"piplockhook: not journaling this command: {exc!r}")
+    run.lock.reporter.note(f"not journaling this command: {exc!r}")
 
 
-def _append(*entries: Entry) -> None:
+def _record(make: Callable[[], list[Entry]]) -> None:
+    """Journal the entries `make()` gives, durable before pip goes on. Never raises:
+    where they cannot be known or written, the journal is dropped, and pip goes on
+    as it does without one."""
     journal = _journal()
     if journal is None:
         return
     try:
-        journal.append(*entries)
+        entries = make()
+        if entries:
+            journal.append(*entries)
     except Exception as exc:
         _stop(_run(), exc)
 
@@ -208,10 +213,18 @@ def _with_pending(entry: Entry) -> list[Entry]:
     return entries
 
 
+def _path(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    return str(args[0] if args else kwargs["path"])
+
+
 def _stash(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    path = args[0] if args else kwargs["path"]
-    if _journal() is not None and os.path.isdir(path) and not os.path.islink(path):
-        _append(*_with_pending({"op": "stash", "src": path, "adjacent": _adjacent(path)}))
+    def entries() -> list[Entry]:
+        path = _path(args, kwargs)
+        if not os.path.isdir(path) or os.path.islink(path):
+            return []  # a file: its move says all
+        return _with_pending({"op": "stash", "src": path, "adjacent": _adjacent(path)})
+
+    _record(entries)
     return wrapped(*args, **kwargs)
 
 
@@ -227,17 +240,19 @@ def _adjacent(path: str) -> str:
 
 def _directory_stash(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     new_path: str = wrapped(*args, **kwargs)
-    path = args[0] if args else kwargs["path"]
-    _append(*_with_pending(_move(path, new_path, new_path, True)))
+    _record(lambda: _with_pending(_move(_path(args, kwargs), new_path, new_path, True)))
     return new_path
 
 
 def _file_stash(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     new_path: str = wrapped(*args, **kwargs)
-    path = args[0] if args else kwargs["path"]
-    folders = [getattr(d, "path", "") for d in getattr(instance, "_save_dirs", {}).values()]
-    base = next((f for f in folders if f and (new_path == f or new_path.startswith(f + os.sep))), "")
-    _append(*_with_pending(_move(path, new_path, base, False)))
+
+    def entries() -> list[Entry]:
+        folders = [getattr(d, "path", "") for d in getattr(instance, "_save_dirs", {}).values()]
+        base = next((f for f in folders if f and (new_path == f or new_path.startswith(f + os.sep))), "")
+        return _with_pending(_move(_path(args, kwargs), new_path, base, False))
+
+    _record(entries)
     return new_path
 
 
@@ -260,30 +275,30 @@ def _same_fs(src: str, dst: str) -> bool:
 
 
 def _commit(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if getattr(instance, "_moves", None) or getattr(instance, "_save_dirs", None):
+    def entries() -> list[Entry]:
+        if not (getattr(instance, "_moves", None) or getattr(instance, "_save_dirs", None)):
+            return []  # nothing stashed: nothing to say
         if getattr(instance, "_manual_recovery", None):  # 26.3 keeps both copies of a move it could not finish
-            _append({"op": "unsure", "why": "pip kept its stash for a manual recovery"})
-        else:
-            _append({"op": "commit"})
+            return [{"op": "unsure", "why": "pip kept its stash for a manual recovery"}]
+        return [{"op": "commit"}]
+
+    _record(entries)
     return wrapped(*args, **kwargs)
 
 
 def _rollback(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    _append({"op": "rollback"})
+    _record(lambda: [{"op": "rollback"}])
     return wrapped(*args, **kwargs)
 
 
 def _install_wheel(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if _journal() is None:
-        return wrapped(*args, **kwargs)
-    try:
+    def write() -> list[Entry]:
         wheel_path = args[1] if len(args) > 1 else kwargs["wheel_path"]
         scheme = args[2] if len(args) > 2 else kwargs["scheme"]
         name, version, roots = planned_roots(wheel_path, scheme)
-    except Exception as exc:  # a wheel or scheme we cannot read: what it writes is unknown
-        _stop(_run(), exc)
-        return wrapped(*args, **kwargs)
-    _append({"op": "write", "name": name, "version": version, "roots": roots})
+        return [{"op": "write", "name": name, "version": version, "roots": roots}]
+
+    _record(write)  # a wheel or scheme we cannot read: the journal is dropped
     result = wrapped(*args, **kwargs)
-    _append({"op": "done"})
+    _record(lambda: [{"op": "done"}])
     return result
