@@ -193,7 +193,8 @@ def test_a_wheels_roots_are_its_new_paths_and_only_those(tmp_path):
     os.makedirs(os.path.join(root, "site"))
     os.makedirs(os.path.join(root, "scripts"))
     put(os.path.join(root, "site", "w_mod.py"), "there before")  # overwritten by pip, never removed
-    name, version, roots = planned_roots(wheel, Scheme(root))
+    with zipfile.ZipFile(wheel) as opened:
+        name, version, roots = planned_roots(opened, Scheme(root))
     assert (name, version) == ("w", "2.0")
     assert sorted(os.path.relpath(r, root) for r in roots) == [
         "data",
@@ -233,3 +234,22 @@ def test_a_journal_that_cannot_be_written_is_a_debug_line_and_pip_goes_on(tmp_pa
     journaling._record(lambda: [{"op": "commit"}])  # raises nothing
     assert run.journaling is False and run.journal is None
     assert "not journaling this command: FileNotFoundError" in capsys.readouterr().err
+
+
+def test_a_stash_on_another_filesystem_comes_back_whole(env, monkeypatch):
+    root, journal_path = env
+    before = files(root)
+    upgrade_until(root, journal_path, 8)
+    rename = os.rename
+
+    def across(src, dst):  # the stash in the temporary directory is on another filesystem
+        if "tmpstash" in str(src):
+            raise OSError(18, "Invalid cross-device link")  # EXDEV
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", across)
+    assert restore(journal_path, Reporter(False), HOST)
+    assert {k: v for k, v in files(root).items() if not k.startswith("tmpstash")} == {
+        k: v for k, v in before.items() if not k.startswith("tmpstash")
+    }
+    assert not os.path.exists(os.path.join(root, "bin", "pkg.piplockhook-restore"))

@@ -15,9 +15,10 @@ The same places in pip 21.3 to 26.3:
   stashed in the temporary directory (scripts, data files, modules);
 - ``StashedUninstallPathSet.commit`` / ``rollback``: pip deletes the stash,
   or moves it back itself;
-- ``install_wheel`` (wrapped where install starts writing: 26.3 imports it
-  late, 21.3 and 23.2 bind it in ``req_install``): the wheel's files, before
-  the first is written (``write``), and ``done`` when it returns.
+- ``_install_wheel`` of ``operations.install.wheel`` (wrapped where install
+  starts writing: 26.3 imports that module late), given pip's open zip: the
+  wheel's files, before the first is written (``write``), and ``done`` when
+  it returns (RECORD written).
 
 A command is journaled only while it holds the exclusive lock itself
 (CommandRun.journaling; never under an ancestor's hold, never for
@@ -81,24 +82,22 @@ def patch_req_uninstall(module: Any) -> None:
 
 
 def prepare_install() -> bool:
-    """Where pip install starts writing (install_given_reqs): wrap the install_wheel
-    pip calls. Its module is loaded by then in every pip (21.3, 23.2: req_install
-    imports it; 26.3 imports it before it blocks imports), and imported here by
-    nobody (26.3 blocks imports now). False where it cannot be followed."""
+    """Where pip install starts writing (install_given_reqs): wrap the
+    ``_install_wheel`` that pip's ``install_wheel`` calls with its open zip (by
+    keyword in 21.3 to 26.3). Its module is loaded by then in every pip (26.3
+    imports it before it blocks imports) and imported here by nobody.
+    False where it cannot be followed."""
     if "install_wheel" in Journaling.patched:
         return True
     wheel = sys.modules.get("pip._internal.operations.install.wheel")
     if wheel is None:
         return False
     try:
-        wrap_attribute(wheel, "install_wheel", _install_wheel)
-        req_install = sys.modules.get("pip._internal.req.req_install")
-        if req_install is not None and "install_wheel" in vars(req_install):  # bound at its import (21.3, 23.2)
-            req_install.install_wheel = wheel.install_wheel  # type: ignore[attr-defined]
+        wrap_attribute(wheel, "_install_wheel", _install_wheel)
         Journaling.patched.add("install_wheel")
         return True
     except Exception as exc:
-        cannot_patch("pip._internal.operations.install.wheel.install_wheel (journal)", exc)
+        cannot_patch("pip._internal.operations.install.wheel._install_wheel (journal)", exc)
         return False
 
 
@@ -293,9 +292,9 @@ def _rollback(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: di
 
 def _install_wheel(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     def write() -> list[Entry]:
-        wheel_path = args[1] if len(args) > 1 else kwargs["wheel_path"]
-        scheme = args[2] if len(args) > 2 else kwargs["scheme"]
-        name, version, roots = planned_roots(wheel_path, scheme)
+        wheel_zip = args[1] if len(args) > 1 else kwargs["wheel_zip"]
+        scheme = args[3] if len(args) > 3 else kwargs["scheme"]
+        name, version, roots = planned_roots(wheel_zip, scheme)
         return [{"op": "write", "name": name, "version": version, "roots": roots}]
 
     _record(write)  # a wheel or scheme we cannot read: the journal is dropped
