@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import trees
+from plh_backend import write_wheel
 from procs import TIMEOUT, wait_until
 from test_journal_sweep import set_state, unhooked
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals (
 UPGRADE = ["install", "plhbig==2.0"]
 KILL_AFTER = (0.05, 1.0)  # seconds after the journal appears: from the stash moves to the last files
 RESTORED = "WARNING: piplockhook: restored this environment after a pip died while changing it"
-INTERRUPTED = "WARNING: piplockhook: this pip was interrupted while changing the environment"
+INTERRUPTED = "WARNING: piplockhook: this pip stopped before it finished changing the environment"
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +122,19 @@ def test_ctrl_c_while_writing_leaves_the_environment_whole(big, hooked):
     else:  # pip rolls back only on an Exception: KeyboardInterrupt is not one
         assert trees.tree(venv) not in (before, after)
     unhooked(venv, "list")
+
+
+def test_a_pip_error_halfway_leaves_the_old_version_and_no_journal(big, tmp_path):
+    """Not a kill: pip's own error handling (its rollback) runs, then ours finds
+    nothing half-done it did not put back, and the journal goes."""
+    venv, _, _ = big
+    files = trees.files_of("plhj", "3.0")
+    files["plhj-3.0.data/data/lib"] = "a file where the venv has a folder: pip fails writing it\n"
+    write_wheel(str(tmp_path), "plhj", "3.0", files, entry_points="[console_scripts]\nplhj = plhj.cli:main\n")
+    set_state(venv, ["plhj==1.0"])
+    before = trees.tree(venv)
+    result = venv.pip("install", "--find-links", str(tmp_path), "plhj==3.0", check=False)
+    assert result.returncode == 1 and "Is a directory" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert trees.tree(venv) == before, trees.differences(trees.tree(venv), before)[:10]
+    assert not os.path.exists(venv.lock_path + ".journal")

@@ -19,7 +19,7 @@ BIG_FILES = 3000
 VERSIONS = ("1.0", "2.0")
 
 
-def _files(name, version):
+def files_of(name, version):
     tag = version.replace(".", "_")
     files = {
         f"{name}/__init__.py": f"VERSION = {version!r}\n",
@@ -38,7 +38,7 @@ def build(directory):
     for name in JOURNALED:
         for version in VERSIONS:
             entry_points = f"[console_scripts]\n{name} = {name}.cli:main\n"
-            write_wheel(directory, name, version, _files(name, version), entry_points=entry_points)
+            write_wheel(directory, name, version, files_of(name, version), entry_points=entry_points)
     for version in VERSIONS:
         files = {f"{BIG}/m{i:04d}.py": f"# {version} {i}\n" + "x = 1\n" * 20 for i in range(BIG_FILES)}
         files[f"{BIG}/__init__.py"] = f"VERSION = {version!r}\n"

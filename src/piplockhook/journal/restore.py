@@ -309,7 +309,7 @@ def line(writer: Entry, outcome: Outcome, host: str, *, again: bool = False) -> 
     if again:
         head = f"this environment is still damaged since a pip died while changing it ({whose(writer, host)})"
     elif writer.get("pid") == os.getpid() and writer.get("host") == host:
-        head = "this pip was interrupted while changing the environment; put back what it had changed"
+        head = "this pip stopped before it finished changing the environment; put back what it had changed"
     else:
         head = f"restored this environment after a pip died while changing it ({whose(writer, host)})"
     parts = []
