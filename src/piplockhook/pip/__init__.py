@@ -311,8 +311,12 @@ class CommandRun:
             raise hook().command_error(f"piplockhook: {exc}") from None
         except Exception as exc:  # an OS we did not foresee: warn, never break pip
             unlocked_because(exc, self.lock.path)
-        # Journaled only under our own exclusive hold; --target: pip moves its files from a temporary folder.
+
+    def may_journal(self) -> bool:
+        """issue 28: this command starts writing; it journals only under its own exclusive
+        hold (not an ancestor's), and not for --target (pip moves a temporary folder there)."""
         self.journaling = self.lock.file.mode == EXCLUSIVE and not getattr(self.options, "target_dir", None)
+        return self.journaling
 
     def move_to_write_lock(self, requirements: list[Any], use_user_site: bool) -> None:
         """Shared -> exclusive, then look again at what is installed now."""

@@ -258,6 +258,8 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
             refresh_installed_view(current.lock.reporter)  # pkg_resources may have scanned before we held the lock
             _retire_import_hooks()  # if pip was not done with pkg_resources when its command started
         runs.append(current)
+        if name == "uninstall":  # issue 28: it writes from the start (install: in _prepare_journal)
+            current.may_journal()
         try:
             return run(*args, **kwargs)
         finally:
@@ -293,10 +295,10 @@ def _install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwa
 
 
 def _prepare_journal(current: CommandRun) -> None:
-    """issue 28: journal this install's writes, where pip/journaling.py (loaded with
-    pip's req_uninstall, never imported here: pip 26.3 blocks imports now) can follow them."""
+    """issue 28: journal this install's writes, where pip/journaling.py (loaded when the
+    command started, never imported here: pip 26.3 blocks imports now) can follow them."""
     journaling = sys.modules.get("piplockhook.pip.journaling")
-    if not current.journaling or (journaling is not None and journaling.prepare_install()):
+    if not current.may_journal() or (journaling is not None and journaling.prepare_install()):
         return
     current.journaling = False
     if journaling is not None:  # else nothing of the journal is loaded, and pip 26.3 blocks imports now
