@@ -19,7 +19,7 @@ from test_journal_sweep import set_state, unhooked
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals (Windows: TerminateProcess, not here)")
 
 UPGRADE = ["install", "plhbig==2.0"]
-KILL_AFTER = (0.05, 1.0)  # seconds after the journal appears: from the stash moves to the last files
+KILL_AFTER = (0.02, 0.6)  # seconds after the journal appears: the stash moves to the last files (26.3: ~0.6 s)
 RESTORED = "WARNING: piplockhook: restored this environment after a pip died while changing it"
 INTERRUPTED = "WARNING: piplockhook: this pip stopped before it finished changing the environment"
 
