@@ -4,6 +4,7 @@ The folders are the layers, bottom to top:
 
     base       state, settings, uvlock                         (stdlib only)
     voice      report                                          (the lines we write)
+    journal    journal/     a writer's journal and its restore: files, not pip, not the lock
     lock       lock/        knows nothing of pip and reads no setting
     where      locations    which lock file a run takes
     pip/ and verify/        side by side: neither imports the other
@@ -29,7 +30,18 @@ from layers import PIP_PROCESS, ROOT  # tests/support: the slow tier checks the 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "piplockhook")
 
 BASE = {"state", "settings", "uvlock"}
-RANK = {"base": 0, "voice": 1, "lock": 2, "where": 3, "pip": 4, "verify": 4, "cli": 5, "gate": 5, "__main__": 6}
+RANK = {
+    "base": 0,
+    "voice": 1,
+    "journal": 2,
+    "lock": 3,
+    "where": 4,
+    "pip": 5,
+    "verify": 5,
+    "cli": 6,
+    "gate": 6,
+    "__main__": 7,
+}
 
 
 def modules():
@@ -154,7 +166,8 @@ def test_the_lock_knows_nothing_of_pip_or_of_the_settings():
     graph = _graph()
     for module in (m for m in graph if layer(m) == "lock"):
         reached = _reach(module, graph)
-        assert {layer(m) for m in reached} <= {"lock", "voice", "base"}, (module, sorted(reached))
+        # the journal (below it) knows nothing of pip or of the settings either
+        assert {layer(m) for m in reached} <= {"lock", "journal", "voice", "base"}, (module, sorted(reached))
         assert "settings" not in reached, module
         # settings and locations name their types for the type checker only
         assert imports_of(module, types_only=True) <= {"settings", "locations", "lock.holders"}, module

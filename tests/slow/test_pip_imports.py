@@ -11,9 +11,10 @@ from packages import SMALL
 
 # Loaded only where they apply: uv's lock name outside venvs, Windows' primitive
 # on Windows, who holds a lock when a reader waits (a writer loads it up front),
-# and what changes once pip writes (loaded as a command that writes starts).
+# what changes once pip writes, and the journal where there is none to restore
+# (both loaded as a command that writes starts).
 ELSEWHERE = {"uvlock", "lock._windows"}
-READER_SKIPS = {"lock.holders", "pip.writing"}
+READER_SKIPS = {"lock.holders", "pip.writing", "pip.journaling", "journal", "journal.restore", "journal.wheelplan"}
 
 
 def ours_loaded(venv, *pip_args):

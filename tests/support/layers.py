@@ -25,4 +25,10 @@ PIP_PROCESS = {
     "pip.patches",
     "pip.importhooks",
     "pip.writing",
+    # issue 28: a writing pip's journal (pip install/uninstall import it; a reading pip
+    # only where it finds a journal to restore)
+    "pip.journaling",
+    "journal",
+    "journal.restore",
+    "journal.wheelplan",
 }

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from piplockhook.settings import Settings
 
 __all__ = [
+    "JOURNAL_SUFFIX",
     "MARKER",
     "TURNSTILE_SUFFIX",
     "EnvironmentLock",
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 TURNSTILE_SUFFIX = ".turnstile"  # beside the lock file; see EnvironmentLock._acquire_fairly
+JOURNAL_SUFFIX = ".journal"  # beside the lock file: a writer's journal (journal/), see _restore_after_crash
 READ_ONLY_EXCLUSIVE = ", open read-only, no write permission: an NFSv4 mount would refuse this exclusive lock (EBADF)"
 
 
@@ -183,6 +185,7 @@ class EnvironmentLock:
         self._publication = Publication()
         self._said_waiting = False
         self._holder_file: holderfiles.OwnHolderFile | None = None  # who we are, for waiters (holderfiles.py)
+        self._restoring = False
         if loud:  # a writer may wait inside pip 26.3's install phase, which blocks imports
             _who()
 
@@ -239,6 +242,27 @@ class EnvironmentLock:
             self.reporter.acquired(mode, time.monotonic() - start)
             _who().sweep(self.path)  # what a holder that died while we waited left
         self._publication.publish(self.path, mode, self)
+        # One lstat: the journal package is imported only where a journal is (P2).
+        if not self._restoring and os.path.lexists(self.path + JOURNAL_SUFFIX):
+            self._restore_after_crash(mode)
+
+    def _restore_after_crash(self, mode: str) -> None:
+        """A journal beside the lock we now hold: its writer died while changing the
+        environment (a living one holds the exclusive lock until its journal is gone).
+        Put the environment back under the exclusive lock, then hold `mode` again."""
+        from piplockhook.journal.restore import restore
+
+        self._restoring = True  # until `mode` is held again: a journal that stays is not restored twice
+        try:
+            self.acquire(EXCLUSIVE)  # released, then taken: readers that come meanwhile wait
+            try:
+                restore(self.path + JOURNAL_SUFFIX, self.reporter, holderfiles.host_name())
+            except Exception as exc:  # never break the command: the journal stays for the next one
+                where = self.path + JOURNAL_SUFFIX
+                self.reporter.warning(f"could not restore from {where} ({exc!r}); run `piplockhook verify`")
+            self.acquire(mode)
+        finally:
+            self._restoring = False
 
     def inheritable(self) -> list[int]:
         """The descriptors that hold this lock (the lock file, uv's, the holder file), made

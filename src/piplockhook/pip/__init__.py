@@ -280,6 +280,10 @@ class CommandRun:
         self.options = options
         self.policy = policy
         self.lock = lock
+        # issue 28: the writer's journal (pip/journaling.py), while this command holds the exclusive lock itself
+        self.journaling = False
+        self.journal: Any = None
+        self.journal_end: Any = None  # removes it (or restores) when the command ends
 
     @classmethod
     def for_command(cls, name: str, settings: Settings, options: Any) -> CommandRun | None:
@@ -311,3 +315,9 @@ class CommandRun:
             raise hook().command_error(f"piplockhook: {exc}") from None
         except Exception as exc:  # an OS we did not foresee: warn, never break pip
             unlocked_because(exc, self.lock.path)
+
+    def may_journal(self) -> bool:
+        """issue 28: this command starts writing; it journals only under its own exclusive
+        hold (not an ancestor's), and not for --target (pip moves a temporary folder there)."""
+        self.journaling = self.lock.file.mode == EXCLUSIVE and not getattr(self.options, "target_dir", None)
+        return self.journaling

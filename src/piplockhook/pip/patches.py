@@ -103,6 +103,21 @@ def _shared_for_working_set() -> Iterator[None]:
 # -- the patches: each one catches everything, a failed patch must not break pip
 
 
+def _patch_journal(command: str) -> None:
+    """issue 28: a command that writes (install, uninstall) journals what it changes:
+    pip/journaling.py, imported here, before pip runs (26.3 blocks imports once it
+    installs), and never by a reading pip (pip 23's `pip list` imports req_uninstall too)."""
+    module = sys.modules.get("pip._internal.req.req_uninstall")  # imported with install's and uninstall's module
+    if module is None or not writes(command):
+        return
+    try:
+        from piplockhook.pip import journaling
+
+        journaling.patch_req_uninstall(module)
+    except Exception as exc:
+        cannot_patch("pip._internal.req.req_uninstall (journal)", exc)
+
+
 def _patch_base_command(module: Any) -> None:
     try:
         from pip._internal.exceptions import CommandError
@@ -220,6 +235,7 @@ def _command_main(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -
     if settings is None or not settings.enabled:
         return wrapped(*args, **kwargs)
     _retire_import_hooks()  # the command's modules are imported, and patched
+    _patch_journal(name)
 
     def run_with_lock(run: Wrapped, _instance: Any, run_args: Args, run_kwargs: Kwargs) -> Any:
         return _command_run(name, settings, run, run_args, run_kwargs)
@@ -249,10 +265,14 @@ def _command_run(name: str, settings: Settings, run: Wrapped, args: Args, kwargs
             refresh_installed_view(current.lock.reporter)  # pkg_resources may have scanned before we held the lock
             _retire_import_hooks()  # if pip was not done with pkg_resources when its command started
         runs.append(current)
+        if name == "uninstall":  # issue 28: it writes from the start (install: in _prepare_journal)
+            current.may_journal()
         try:
             return run(*args, **kwargs)
         finally:
             runs.remove(current)
+            if current.journal_end is not None:  # issue 28: the journal goes, however the command ends
+                current.journal_end()
     finally:
         close_quietly(current.lock)
 

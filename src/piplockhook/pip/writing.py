@@ -11,6 +11,8 @@ and one that installs has it before pip 26.3 blocks imports.
 
 from __future__ import annotations
 
+import sys
+
 from piplockhook.lock import EXCLUSIVE
 from piplockhook.pip import CommandRun, refresh_installed_view, unlocked_because
 from piplockhook.report import Reporter, warning
@@ -36,6 +38,7 @@ def install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwar
             written = _what_is_written(current, call)
             if written is not None:
                 move_to_write_lock(current, *written)
+                _prepare_journal(current)
         except hook().command_error:  # a timeout: pip's own error line, nothing written
             raise
         except Exception as exc:
@@ -46,6 +49,17 @@ def install_given_reqs(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwar
         return wrapped(*args, **kwargs)
     finally:  # also after a later requirement failed: ours may be in place, new
         _disable_again()
+
+
+def _prepare_journal(current: CommandRun) -> None:
+    """issue 28: journal this install's writes, where pip/journaling.py (loaded when the
+    command started, never imported here: pip 26.3 blocks imports now) can follow them."""
+    journaling = sys.modules.get("piplockhook.pip.journaling")
+    if not current.may_journal() or (journaling is not None and journaling.prepare_install()):
+        return
+    current.journaling = False
+    if journaling is not None:  # else nothing of the journal is loaded, and pip 26.3 blocks imports now
+        journaling.start_blind(current, "pip internals not found: install_wheel")
 
 
 def _call_of(args: Args, kwargs: Kwargs) -> dict[str, Any] | None:
