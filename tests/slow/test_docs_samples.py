@@ -68,6 +68,7 @@ CLAIMS = [
     ("docs/recipes.md", "setup.py develop", "test_command_lines_run"),
     ("docs/performance.md", "operations,", "test_performance_page_is_what_run_all_writes"),
     ("docs/verify.md", "$ piplockhook verify", "test_verify_sample_is_what_verify_prints"),
+    ("docs/journal.md", "restored this environment after a pip died", "test_the_restore_line_is_the_one_the_docs_show"),
 ]
 
 

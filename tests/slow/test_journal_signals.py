@@ -6,6 +6,7 @@ the same signal to a pip with PIPLOCKHOOK=0 leaves damage."""
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -101,6 +102,28 @@ def test_sigkill_while_writing_without_the_journal_leaves_damage(big):
         finish(pip)
     venv.pip("list")
     assert trees.tree(venv) not in (before, after)
+
+
+def test_the_restore_line_is_the_one_the_docs_show(big):
+    # docs/journal.md's sample, with this run's pid, venv and time.
+    venv, before, _after = big
+    set_state(venv, ["plhbig==1.0"])
+    pip = start(venv)
+    try:
+        writing(venv)
+        pip.send_signal(signal.SIGKILL)
+    finally:
+        finish(pip)
+    listed = venv.pip("list")
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "journal.md"), encoding="utf-8") as f:
+        (sample,) = re.findall(r"^\$ pip list\n(WARNING: piplockhook: restored .*)$", f.read(), re.M)
+    shape = re.escape(sample)
+    shape = shape.replace("pid\\ 4242", r"pid\ \d+").replace(re.escape("/venv/bin/python "), r".+/bin/python[\d.]*\ ")
+    shape = shape.replace(re.escape("/venv"), ".+")
+    shape = shape.replace(re.escape("2026-12-07 08:31:02"), r"\d{4}-\d\d-\d\d\ \d\d:\d\d:\d\d")
+    assert any(re.fullmatch(shape, line) for line in listed.stderr.splitlines()), (shape, listed.stderr)
+    assert re.search(r"^plhbig +1\.0$", listed.stdout, re.M)
+    assert trees.tree(venv) == before
 
 
 @pytest.mark.parametrize("hooked", [True, False])
