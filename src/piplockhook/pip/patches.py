@@ -14,8 +14,9 @@ and pip's ``__pip-runner__.py``):
   from the shared to the exclusive lock and re-checks what is installed now;
   where it upgrades or reinstalls piplockhook itself, it writes ``piplockhook
   disable``'s marker again (the old version's RECORD took it away): see
-  writing.py, imported as a command that writes starts. This patch is also there, unlocked, in a pip where the hook is off
-  (settings.hook_wanted): that is where the marker is.
+  writing.py, imported as a command that writes starts. This patch is also
+  there, unlocked, in a pip where the hook is off (settings.hook_wanted):
+  that is where the marker is.
 * pkg_resources' module body (its working set) runs under at least the shared
   lock, and is rebuilt once the command holds its lock (pip/__init__.py).
 * Fallback: if an internal is missing (a pip we do not know), lock more, never
