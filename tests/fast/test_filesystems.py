@@ -297,6 +297,16 @@ def test_the_table_is_whole():
     assert {row.option for row in ROWS if row.source == LAB} == {None, "local_lock=all"}  # .ci/nfs's mounts
 
 
+def test_the_docs_page_has_every_row_with_its_verdict_and_source():
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "filesystems.md"), encoding="utf-8") as f:
+        table = {line.split(" | ")[0][2:]: line.split(" | ") for line in f.read().splitlines() if line.startswith("| ")}
+    for row in ROWS:
+        _, check, _, source = table[row.what]
+        assert check.startswith("exit 1" if row.verdict == NOT_ACROSS_HOSTS else "exit 0"), row.what
+        assert ("with a hint" in check) == (row.verdict == UNKNOWN), row.what
+        assert source.startswith(row.source), row.what
+
+
 # -- issue 31, point 3: a filesystem that refuses flock (Lustre noflock: ENOSYS;
 # EOPNOTSUPP; the kernel's ENOTSUPP, 524) is not "someone holds it": the
 # request fails at once, never retried (filelock#67 retried ENOSYS forever).

@@ -35,7 +35,10 @@ example:
 
 Exit status 0 when locking works here (warnings may still be printed), 1 when
 it does not: each such line says what a pip here does then and, on a "hint:"
-line, the fix. A user who may only read the environment is tested on the lock
+line, the fix. On Linux it also reads the mount (/proc/mounts, statfs) and
+fails where pips on other hosts would not see the lock: NFS with local_lock or
+nolock, GPFS, Lustre without flock, SMB with nobrl, 9p, virtiofs, sshfs (the
+line says the fix in brackets). A user who may only read the environment is tested on the lock
 file itself, read-only as its pip opens it (its pips that read are locked;
 writing is the owner's)."""
 
