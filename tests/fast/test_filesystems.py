@@ -136,15 +136,16 @@ def test_check_fails_exactly_where_other_hosts_would_not_be_excluded(name):
 
 
 def test_the_lab_s_nfs_lines_are_kept_word_for_word():
-    # docs/nfs.md quotes the first; tests/nfs/test_nfs.py looks for its words
+    # docs/nfs.md and docs/filesystems.md quote the first; tests/nfs/test_nfs.py looks for its words
     _, lines = said(True, "", verdict("nfs3 local_lock=all"))
     assert lines == [
         "locking does NOT work in /nfs/venv (nfs at /nfs): two processes here excluded each other, but /nfs is "
         "NFS mounted with local_lock=all: flock locks stay on this host, so pips on other hosts are not excluded "
         "(mount it without that option)"
     ]
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "nfs.md"), encoding="utf-8") as f:
-        assert lines[0] in f.read()
+    for page in ("nfs.md", "filesystems.md"):
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", page), encoding="utf-8") as f:
+            assert lines[0] in f.read(), page
     _, lines = said(True, "", verdict("nfs4"))
     options = MOUNTS["nfs4"].split()[3]
     assert lines == [
