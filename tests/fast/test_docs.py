@@ -107,7 +107,9 @@ def test_troubleshooting_quotes_what_the_code_says():
         assert any(word in heading for heading in headings), word
 
 
-@pytest.mark.parametrize("name", ["performance.md", "windows.md", "nfs.md", "troubleshooting.md", "files.md"])
+@pytest.mark.parametrize(
+    "name", ["performance.md", "windows.md", "nfs.md", "filesystems.md", "troubleshooting.md", "files.md"]
+)
 def test_page_opens_with_a_one_line_summary(name):
     title, first = read(name).split("\n\n")[:2]
     assert title.startswith("# ") and first.startswith("In one line: "), name

@@ -2,7 +2,7 @@
 
 The folders are the layers, bottom to top:
 
-    base       state, settings, uvlock                         (stdlib only)
+    base       state, settings, uvlock, filesystems            (stdlib only; filesystems: check's table)
     voice      report                                          (the lines we write)
     journal    journal/     a writer's journal and its restore: files, not pip, not the lock
     lock       lock/        knows nothing of pip and reads no setting
@@ -29,7 +29,7 @@ from layers import PIP_PROCESS, ROOT  # tests/support: the slow tier checks the 
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "piplockhook")
 
-BASE = {"state", "settings", "uvlock"}
+BASE = {"state", "settings", "uvlock", "filesystems"}
 RANK = {
     "base": 0,
     "voice": 1,

@@ -1,5 +1,5 @@
 """Pure logic, called directly: the command table, the switches, the nesting
-marker and the filesystem warnings (the fast tier: `pytest -m "not slow"`)."""
+marker (the fast tier: `pytest -m "not slow"`)."""
 
 import os
 
@@ -7,8 +7,6 @@ import pytest
 
 from piplockhook import pip as policy
 from piplockhook import settings
-from piplockhook.cli import check as check_command
-from piplockhook.cli.check import Mount, local_only, warnings_for
 from piplockhook.lock import EXCLUSIVE, SHARED, environment
 
 # -- policy: which lock each pip command takes
@@ -149,46 +147,3 @@ def test_only_an_ancestor_counts(monkeypatch):
     assert environment.ancestor_mode("/other/.lock") is None
     monkeypatch.setenv(environment.MARKER, f"{2**22 + 12345} exclusive /v/.lock")  # no such process
     assert environment.ancestor_mode("/v/.lock") is None
-
-
-# -- check_command: where locks may not be seen from other hosts
-
-
-@pytest.mark.parametrize(
-    ("fstype", "options", "says"),
-    [
-        ("ext4", "rw,relatime", None),
-        ("nfs4", "rw,local_lock=none", "NFS"),
-        ("lustre", "rw", "Lustre without the flock"),
-        ("lustre", "rw,flock", None),
-        ("cifs", "rw", "SMB"),
-        ("fuse.sshfs", "rw", "fuse.sshfs"),
-    ],
-)
-def test_filesystem_warnings(fstype, options, says):
-    warnings = warnings_for(Mount("/m", fstype, options))
-    assert (warnings == []) if says is None else (len(warnings) == 1 and says in warnings[0])
-    assert warnings_for(None) == []
-
-
-@pytest.mark.parametrize(
-    ("fstype", "options", "says"),
-    [
-        ("nfs4", "rw,vers=4.2,local_lock=all", "local_lock=all"),
-        ("nfs", "rw,vers=3,local_lock=flock", "local_lock=flock"),
-        ("nfs", "rw,vers=3,nolock", "nolock"),
-        ("nfs4", "rw,vers=4.2,local_lock=none", None),
-        ("nfs", "rw,vers=3,local_lock=none", None),
-        ("ext4", "rw,nolock", None),
-    ],
-)
-def test_mounts_keeping_locks_on_this_host_fail_the_check(fstype, options, says, monkeypatch, tmp_path):
-    mount = Mount("/m", fstype, options)
-    why = local_only(mount)
-    assert (why is None) if says is None else (says in why and "other hosts" in why)
-    if says:
-        assert warnings_for(mount) == []  # the failure says it, once
-    monkeypatch.setattr(check_command, "mount_of", lambda path: mount)
-    works, problem = check_command.contend(str(tmp_path))
-    assert works == (says is None)
-    assert (problem == "") if says is None else (says in problem)

@@ -53,7 +53,7 @@ sys.exit(main(sys.argv[1:]))
     [
         (["status"], "status", "format_status"),
         (["status", "--json"], "status", "lock_state"),
-        (["check"], "check", "local_only"),  # while its second process holds the scratch file
+        (["check"], "check", "verdict_at"),  # once its two processes are done
     ],
 )
 def test_ctrl_c_is_pip_s_one_line(venv, argv, module, function):

@@ -2,10 +2,11 @@
 
 Two processes contend for one scratch file beside the lock: while one holds it
 exclusively the other must get neither mode; while one holds it shared the other
-must get shared but not exclusive. The mount is then looked up: where it keeps
-locks on this host (NFS with local_lock or nolock) the check fails, as two
-processes here cannot show that; where locks may not be seen from other hosts,
-it warns. Where this user may make no file beside the lock (a root-owned
+must get shared but not exclusive. The mount is then looked up in
+filesystems.ROWS: where pips on other hosts would not see the lock (NFS with
+local_lock or nolock, GPFS, Lustre without flock, SMB with nobrl, 9p,
+virtiofs, sshfs) the check fails, as two processes here cannot show that;
+where we cannot tell (another FUSE filesystem, one we do not know), it warns. Where this user may make no file beside the lock (a root-owned
 environment that others only read), the two contend on the lock file itself,
 opened as this user's pip opens it, with requests that never wait; the user is
 then told the truth: reading is locked, writing is the owner's.
@@ -18,10 +19,11 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Callable, NamedTuple
+from typing import Callable
 
 from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command
 from piplockhook.cli.status import read_only_environment, read_only_note, unlocked_effect
+from piplockhook.filesystems import ELSEWHERE, Mount, Verdict, mount_of, verdict_at
 from piplockhook.locations import location_for_options, why_unlockable
 from piplockhook.lock import primitive
 from piplockhook.settings import Settings
@@ -33,7 +35,10 @@ example:
 
 Exit status 0 when locking works here (warnings may still be printed), 1 when
 it does not: each such line says what a pip here does then and, on a "hint:"
-line, the fix. A user who may only read the environment is tested on the lock
+line, the fix. On Linux it also reads the mount (/proc/mounts, statfs) and
+fails where pips on other hosts would not see the lock: NFS with local_lock or
+nolock, GPFS, Lustre without flock, SMB with nobrl, 9p, virtiofs, sshfs (the
+line says the fix in brackets). A user who may only read the environment is tested on the lock
 file itself, read-only as its pip opens it (its pips that read are locked;
 writing is the owner's)."""
 
@@ -44,86 +49,22 @@ from piplockhook.lock import primitive
 fd = primitive.open_lock_file(sys.argv[1], True)
 for line in sys.stdin:
     word = line.strip()
-    if word in ("shared", "exclusive"):
-        primitive.lock(fd, word == "exclusive")
-    elif word == "release":
-        primitive.unlock(fd)
-    elif word == "hold-shared":
-        word = "yes" if primitive.try_lock(fd, False) else "no"
-    elif word.startswith("try-"):
-        got = primitive.try_lock(fd, word == "try-exclusive")
-        if got:
+    try:
+        if word in ("shared", "exclusive"):
+            primitive.lock(fd, word == "exclusive")
+        elif word == "release":
             primitive.unlock(fd)
-        word = "yes" if got else "no"
+        elif word == "hold-shared":
+            word = "yes" if primitive.try_lock(fd, False) else "no"
+        elif word.startswith("try-"):
+            got = primitive.try_lock(fd, word == "try-exclusive")
+            if got:
+                primitive.unlock(fd)
+            word = "yes" if got else "no"
+    except OSError as exc:  # flock refused (Lustre noflock: ENOSYS): ours fails the same way and says it
+        word = f"error {exc.errno}"
     print(word, flush=True)
 """
-
-
-ELSEWHERE = (
-    "set PIPLOCKHOOK_LOCKFILE to a file on a filesystem where `piplockhook check` passes, "
-    "the same file for every pip of this environment"
-)
-
-
-class Mount(NamedTuple):
-    point: str
-    fstype: str
-    options: str
-
-
-def mount_of(path: str) -> Mount | None:
-    """The /proc/mounts entry holding `path` (Linux), longest mount point wins."""
-    try:
-        with open("/proc/mounts") as f:
-            entries = [line.split() for line in f]
-    except OSError:
-        return None
-    path = os.path.realpath(path)
-    best = None
-    for fields in entries:
-        if len(fields) < 4:
-            continue
-        point = fields[1].replace("\\040", " ")
-        if path == point or path.startswith(point.rstrip("/") + "/"):
-            if best is None or len(point) > len(best.point):
-                best = Mount(point, fields[2], fields[3])
-    return best
-
-
-def local_only(mount: Mount | None) -> str | None:
-    """Why flock locks on `mount` never leave this host, or None: NFS mounted
-    with local_lock=all or local_lock=flock, or nolock (measured in .ci/nfs)."""
-    if mount is None or not mount.fstype.startswith("nfs"):
-        return None
-    options = mount.options.split(",")
-    for option in ("local_lock=all", "local_lock=flock", "nolock"):
-        if option in options:
-            return (
-                f"{mount.point} is NFS mounted with {option}: flock locks stay on this host,"
-                " so pips on other hosts are not excluded (mount it without that option)"
-            )
-    return None
-
-
-def warnings_for(mount: Mount | None) -> list[str]:
-    """What to warn about on `mount`; nothing where `local_only` fails the check."""
-    if mount is None or local_only(mount):
-        return []
-    options = mount.options.split(",")
-    where = f"{mount.point} ({mount.fstype}, {mount.options})"
-    if mount.fstype.startswith("nfs"):
-        return [
-            f"{where}: NFS; flock goes through the server's byte-range locks, so other hosts see it only if they use the same server locking"
-        ]
-    if mount.fstype == "lustre" and "flock" not in options:
-        return [
-            f"{where}: Lustre without the flock mount option: locks are local to this host (localflock) or unsupported"
-        ]
-    if mount.fstype in ("cifs", "smb3", "smbfs"):
-        return [f"{where}: SMB: flock is emulated by the client and may not be seen by other clients"]
-    if mount.fstype in ("fuse.sshfs", "9p", "virtiofs"):
-        return [f"{where}: {mount.fstype}: locks may be local to this host"]
-    return []
 
 
 def read_only_problem(path: str, mount: Mount | None) -> tuple[bool, str]:
@@ -239,9 +180,6 @@ def contend(directory: str, timeout: float = 20.0) -> tuple[bool, str]:
             os.remove(scratch)
         except OSError:
             pass
-    why = local_only(mount_of(directory)) if works else None
-    if why:
-        return False, f"two processes here excluded each other, but {why}"
     return works, failed
 
 
@@ -293,19 +231,39 @@ def _check_lock_file(path: str) -> bool:
     return _say(works, problem, f"on {path}", path, "", proof)
 
 
-def _say(works: bool, problem: str, where: str, path: str, what: str, proof: str) -> bool:
-    """The lines of one test at `path`: works or NOT (with its hint), then its mount's warnings."""
-    mount = mount_of(path)
-    where += (f" ({mount.fstype} at {mount.point})" if mount else "") + what
+def across_hosts(works: bool, problem: str, verdict: Verdict | None) -> tuple[bool, str]:
+    """(works, problem) once the mount is read: where pips on other hosts would
+    not be excluded (filesystems.ROWS), two processes here prove nothing."""
+    if verdict is None or not verdict.fails:
+        return works, problem
     if works:
-        print(f"locking works {where}: {proof}")
-    else:
-        print(f"locking does NOT work {where}: {problem}")
-        if not local_only(mount):  # that line says its fix
-            print(f"  hint: {ELSEWHERE}")
-    for warning in warnings_for(mount):
-        print(f"WARNING: {warning}")
+        return False, f"two processes here excluded each other, but {verdict.failure()}"
+    return False, f"{problem}; {verdict.failure()}"
+
+
+def _say(works: bool, problem: str, where: str, path: str, what: str, proof: str) -> bool:
+    """The lines of one test at `path`: works or NOT (with its hint), then its mount's warning."""
+    verdict = verdict_at(path)
+    works, problem = across_hosts(works, problem, verdict)
+    for line in lines(works, problem, where, what, proof, verdict):
+        print(line)
     return works
+
+
+def lines(works: bool, problem: str, where: str, what: str, proof: str, verdict: Verdict | None) -> list[str]:
+    """What check says of one test `where` (after `across_hosts`); `what`: whose lock, if not pip's."""
+    if verdict is not None:
+        where += f" ({verdict.mount.fstype or verdict.row.kind} at {verdict.mount.point})"
+    where += what
+    said = [f"locking works {where}: {proof}" if works else f"locking does NOT work {where}: {problem}"]
+    if not works and not (verdict is not None and verdict.fails):  # that line says its fix
+        said.append(f"  hint: {ELSEWHERE}")
+    warning = verdict.warning() if verdict is not None and not verdict.fails else ""
+    if warning:
+        said.append(f"WARNING: {warning}")
+        if verdict is not None and verdict.hint():
+            said.append(f"  hint: {verdict.hint()}")
+    return said
 
 
 COMMAND = Command("check", "prove that locking works on the lock's filesystem", main, epilog=EPILOG)
