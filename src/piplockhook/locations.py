@@ -15,7 +15,7 @@ import site
 import sys
 import sysconfig
 
-from piplockhook.lock import is_a_directory
+from piplockhook.lock import is_a_directory, primitive, refused, refuses_locks
 
 TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
 
@@ -122,17 +122,35 @@ def why_unlockable(path: str) -> str:
         return is_a_directory(path)
     if os.path.exists(path):
         try:
-            os.close(os.open(path, os.O_RDONLY))
+            fd = os.open(path, os.O_RDONLY)
         except OSError as exc:
             return f"cannot open {path}: {exc.strerror}"
-        return ""
+        try:
+            return _refusal(path, fd)
+        finally:
+            os.close(fd)
     parent = nearest_directory(path)
     if not os.path.isdir(parent):
         return f"cannot create {path}: {parent} is not a directory"
     probe = os.path.join(parent, f".piplockhook-probe-{os.getpid()}")
     try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         return f"cannot create {path}: {exc.strerror}"
+    try:
+        return _refusal(path, fd)
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+
+
+def _refusal(path: str, fd: int) -> str:
+    """Why `fd`'s filesystem refuses locks ("" when it locks): a shared lock
+    taken without waiting and let go at once (a busy lock is a lock that works)."""
+    try:
+        if primitive.try_lock(fd, False):
+            primitive.unlock(fd)
+    except OSError as exc:
+        if refuses_locks(exc):
+            return refused(path, exc)
     return ""

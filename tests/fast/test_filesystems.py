@@ -24,6 +24,7 @@ from piplockhook.filesystems import (
     unescape,
     verdict_for,
 )
+from piplockhook.locations import why_unlockable
 
 # -- captured /proc/mounts lines, one per kind (and option)
 
@@ -316,7 +317,7 @@ def test_the_docs_page_has_every_row_with_its_verdict_and_source():
 @pytest.mark.skipif(sys.platform == "win32", reason="flock(2)")
 @pytest.mark.parametrize("refused", [38, 95, 524])
 def test_a_refused_flock_fails_at_once(refused, tmp_path, monkeypatch):
-    from piplockhook.lock import EXCLUSIVE, FileLock, LockError, _posix
+    from piplockhook.lock import EXCLUSIVE, FileLock, LockUnavailable, _posix
 
     calls = []
 
@@ -330,8 +331,31 @@ def test_a_refused_flock_fails_at_once(refused, tmp_path, monkeypatch):
     assert refused_by.value.errno == refused  # not taken for a busy lock (that answers False)
     lock = FileLock(str(tmp_path / ".lock"))
     start = time.monotonic()
-    with pytest.raises((OSError, LockError)):
+    with pytest.raises(LockUnavailable) as unavailable:  # pip runs unlocked: installs warn, reads say it under debug
         lock.acquire(EXCLUSIVE, timeout=None)
     assert time.monotonic() - start < 5
     assert len(calls) == 2  # try_lock above, then acquire's one try: no retry, no wait
+    assert str(unavailable.value) == (
+        f"{lock.path} cannot be locked: its filesystem refuses file locks ({os.strerror(refused)}); "
+        "`piplockhook check` there says why, and PIPLOCKHOOK_LOCKFILE can name a file on one that locks"
+    )
     lock.close()
+    # status asks why_unlockable: the same words, for a lock file that is there and for one not yet made
+    assert why_unlockable(lock.path) == str(unavailable.value)
+    missing = str(tmp_path / "venv" / ".lock")
+    assert why_unlockable(missing) == str(unavailable.value).replace(lock.path, missing)
+    assert sorted(os.listdir(tmp_path)) == [".lock"]  # the scratch file is gone
+    monkeypatch.undo()
+    assert why_unlockable(lock.path) == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock(2)")
+def test_a_busy_lock_is_a_lock_that_works_for_why_unlockable(tmp_path):
+    from piplockhook.lock import EXCLUSIVE, FileLock
+
+    holder = FileLock(str(tmp_path / ".lock"))
+    holder.acquire(EXCLUSIVE)
+    try:
+        assert why_unlockable(holder.path) == ""
+    finally:
+        holder.close()

@@ -45,6 +45,11 @@ __all__ = [
 ]
 
 _POLL_SECONDS = 0.02
+# A filesystem that does not lock at all (Lustre noflock: ENOSYS; EOPNOTSUPP; the
+# kernel's ENOTSUPP, 524; NFSv3 without lockd: ENOLCK): asked once, never retried
+# (filelock#67 retried ENOSYS forever). Windows: ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED.
+_REFUSED = (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, 524, errno.ENOLCK)
+_REFUSED_WINDOWS = (1, 50)
 if TYPE_CHECKING:  # typing's Callable[...] costs every pip ~0.1 M instructions at run time (P2)
     from typing import Callable
 
@@ -70,6 +75,18 @@ class LockTimeout(LockError, TimeoutError):
     def __init__(self, file: FileLock, message: str = "") -> None:
         self.file = file
         super().__init__(message or f"timed out waiting for {file.path}")
+
+
+def refuses_locks(exc: OSError) -> bool:
+    """Is `exc` a filesystem saying it does not lock at all (not "someone holds it")?"""
+    return exc.errno in _REFUSED or getattr(exc, "winerror", None) in _REFUSED_WINDOWS
+
+
+def refused(path: str, exc: OSError) -> str:
+    return (
+        f"{path} cannot be locked: its filesystem refuses file locks ({exc.strerror}); "
+        "`piplockhook check` there says why, and PIPLOCKHOOK_LOCKFILE can name a file on one that locks"
+    )
 
 
 def names_file(path: str, fd: int) -> bool:
@@ -153,6 +170,8 @@ class FileLock:
                 self.close()  # the path names another file now: lock that one
                 on_wait = None  # said already, if it had to be
         except OSError as exc:
+            if refuses_locks(exc):
+                raise LockUnavailable(refused(self.path, exc)) from None
             if exc.errno == errno.EBADF and exclusive and self.read_only:
                 raise LockUnavailable(
                     f"{self.path} is open read-only (no write permission), and this filesystem (NFSv4) "
