@@ -69,6 +69,7 @@ CLAIMS = [
     ("docs/performance.md", "operations,", "test_performance_page_is_what_run_all_writes"),
     ("docs/verify.md", "$ piplockhook verify", "test_verify_sample_is_what_verify_prints"),
     ("docs/journal.md", "restored this environment after a pip died", "test_the_restore_line_is_the_one_the_docs_show"),
+    ("docs/journal.md", "a `piplockhook run -x` command died", "test_run_journal.py: test_the_lines_are_the_docs_ones"),
 ]
 
 

@@ -11,6 +11,7 @@ nothing of its own (it runs under the run's hold)."""
 
 import json
 import os
+import re
 import signal
 import sys
 import textwrap
@@ -181,6 +182,10 @@ def test_verify_clears_the_notice_once_it_finds_the_environment_whole(venv, comm
     # Put right by hand: plhsmall back where it was.
     os.rename(os.path.join(venv.site_packages, STASH), os.path.join(venv.site_packages, SMALL))
     assert AGAIN in venv.pip("list").stderr  # nobody has verified it yet
+    # A pip that writes meanwhile journals its own changes beside the notice, and leaves the notice.
+    upgrade = venv.pip("install", "--no-deps", f"{SMALL}==2.0", env=venv.env(PIPLOCKHOOK_DEBUG="1"))
+    assert AGAIN in upgrade.stderr and "not journaling" not in upgrade.stderr, upgrade.stderr
+    assert AGAIN in venv.pip("list").stderr
     as_json = json.loads(piplockhook(venv, "verify", "--json").stdout)
     assert as_json["problems"] == [] and as_json["notice_cleared"].startswith(
         "piplockhook verify: the environment is whole: cleared the notice"
@@ -216,3 +221,19 @@ def test_a_run_that_ends_in_its_own_process_leaves_no_journal(venv, command_scri
     assert status_code == 128 + signal.SIGTERM, stderr
     assert not os.path.exists(clean_journal)
     assert "WARNING" not in venv.pip("list").stderr
+
+
+def test_the_lines_are_the_docs_ones(venv, command_script, started, clean_journal):
+    # docs/journal.md's sample, with this run's pid, command and time.
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "journal.md"), encoding="utf-8") as f:
+        samples = re.findall(r"^\$ pip list\n(WARNING: piplockhook: .*`piplockhook run -x`.*)$", f.read(), re.M)
+    assert len(samples) == 2, samples
+    run = [os.path.join(venv.bin, "piplockhook"), "run", "-x", "--"]
+    kill_run_while_its_command_stashes(venv, run, command_script, started)
+    for sample in samples:
+        shape = re.escape(sample).replace("pid\\ 2558", r"pid\ \d+")
+        shape = re.sub(r"`/venv/bin/python3\\\.11\\ .*?install\\\.sh`", "`.+ run -x -- .+`", shape)
+        shape = shape.replace(re.escape("2026-12-07 10:57:02"), r"\d{4}-\d\d-\d\d\ \d\d:\d\d:\d\d")
+        listed = venv.pip("list")
+        assert any(re.fullmatch(shape, line) for line in listed.stderr.splitlines()), (shape, listed.stderr)
+    os.rename(os.path.join(venv.site_packages, STASH), os.path.join(venv.site_packages, SMALL))
