@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from piplockhook.journal import FORMAT, Journal, Unreadable, read
+from piplockhook.journal import FORMAT, Journal, Unreadable, clear_notice, read
 from piplockhook.journal.restore import restore
 from piplockhook.journal.wheelplan import planned_roots
 from piplockhook.report import Reporter
@@ -214,6 +214,15 @@ def test_a_writer_we_could_not_follow_is_named_with_verify(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "pid 1 on elsewhere, `pip install pkg==2.0`" in err
     assert "what it changed is not known (pip internals not found: install_wheel): run `piplockhook verify`" in err
+    # A notice now, said again by every pip until verify clears it.
+    assert [e["op"] for e in read(path)[1]] == ["blind"]
+    for _ in range(2):
+        ProcessState.reset()
+        assert restore(path, Reporter(False), HOST)
+        err = capsys.readouterr().err
+        assert "may still be damaged since a pip died while changing it (pid 1 on elsewhere" in err, err
+        assert "run `piplockhook verify`" in err
+    assert [e["op"] for e in clear_notice(path)] == ["blind"]
     assert not os.path.exists(path)
 
 
@@ -253,3 +262,88 @@ def test_a_stash_on_another_filesystem_comes_back_whole(env, monkeypatch):
         k: v for k, v in before.items() if not k.startswith("tmpstash")
     }
     assert not os.path.exists(os.path.join(root, "bin", "pkg.piplockhook-restore"))
+
+
+RUN_WRITER = {"pid": 7, "host": HOST, "command": "piplockhook run -x -- make install", "since": 0, "kind": "run"}
+RUN_BLIND = {"op": "blind", "why": "run does not journal what its command changes"}
+
+
+def dead_run(path):
+    """The journal a `piplockhook run -x` killed with SIGKILL leaves."""
+    journal = Journal.start(path, RUN_WRITER)
+    journal.append(RUN_BLIND)
+    journal.release()
+
+
+def test_a_dead_run_is_named_as_one_then_said_again_until_cleared(tmp_path, capsys):
+    path = str(tmp_path / ".lock.journal")
+    dead_run(path)
+    restore(path, Reporter(False), HOST)
+    assert capsys.readouterr().err.startswith(
+        "WARNING: piplockhook: a `piplockhook run -x` command died while changing this environment (pid 7, "
+        "`piplockhook run -x -- make install`, started "
+    )
+    ProcessState.reset()
+    restore(path, Reporter(False), HOST)
+    err = capsys.readouterr().err
+    assert "this environment may still be damaged since a `piplockhook run -x` command died" in err
+    assert err.rstrip().endswith(
+        "what it changed is not known (run does not journal what its command changes): run `piplockhook verify`"
+    )
+
+
+def test_a_writer_carries_a_notice_and_leaves_it_however_it_ends(tmp_path, capsys):
+    path = str(tmp_path / ".lock.journal")
+    dead_run(path)
+    restore(path, Reporter(False), HOST)
+    notice = open(path).read()
+    for end in ("close", "discard"):
+        journal = start(path)  # a pip that writes meanwhile: its own entries beside the notice
+        journal.append({"op": "commit"})
+        assert [e["op"] for e in read(path)[1]] == ["blind", "commit"]
+        getattr(journal, end)()
+        assert open(path).read() == notice, end
+    journal = start(path)  # and one that dies: its restore keeps the notice, naming both writers
+    journal.append({"op": "remove", "name": "pkg", "version": "1.0"})
+    journal.release()
+    ProcessState.reset()
+    capsys.readouterr()
+    restore(path, Reporter(False), HOST)
+    err = capsys.readouterr().err
+    assert "restored this environment after a pip died while changing it (pid 1 on elsewhere" in err, err
+    assert "what a `piplockhook run -x` command (pid 7, `piplockhook run -x -- make install`" in err
+    assert [e["op"] for e in read(path)[1]] == ["blind"]
+
+
+def test_only_a_notice_is_cleared_never_a_writers_journal(tmp_path):
+    path = str(tmp_path / ".lock.journal")
+    assert clear_notice(path) == []
+    journal = start(path)
+    journal.append({"op": "commit"})
+    assert clear_notice(path) == [] and os.path.exists(path)
+    with pytest.raises(FileExistsError):  # and no writer starts over it
+        start(path)
+    journal.close()
+    assert not os.path.exists(path)
+
+
+def test_what_is_pending_is_read_without_changing_anything(tmp_path):
+    from piplockhook.journal.restore import JOURNAL, NOTICE, UNREADABLE, pending
+
+    path = str(tmp_path / ".lock.journal")
+    assert pending(path, HOST) == ("", {}, "")
+    dead_run(path)
+    before = open(path).read()
+    kind, writer, _ = pending(path, HOST)
+    assert (kind, writer["pid"]) == (JOURNAL, 7)  # a writer's own: living, or dead and not yet restored
+    assert open(path).read() == before
+    restore(path, Reporter(False), HOST)
+    kind, _, said = pending(path, HOST)
+    assert kind == NOTICE and said.startswith("this environment may still be damaged since a `piplockhook run -x`")
+    assert said.endswith(NOT_KNOWN_RUN)
+    with open(path, "w") as f:
+        f.write("something else\n")
+    assert pending(path, HOST)[0] == UNREADABLE
+
+
+NOT_KNOWN_RUN = "what it changed is not known (run does not journal what its command changes): run `piplockhook verify`"

@@ -47,3 +47,45 @@ def test_check_on_the_lock_file_itself_proves_exclusion_without_waiting(tmp_path
     with open(path) as holder:  # a writer holds it now: refused, and nothing waits for it
         fcntl.flock(holder, fcntl.LOCK_EX)
         assert contend_on(path, timeout=10) == (True, "")
+
+
+def test_the_journal_is_a_living_writers_while_it_holds_the_lock_else_a_dead_ones(tmp_path):
+    from piplockhook.journal import Journal
+    from piplockhook.journal.restore import restore
+    from piplockhook.lock.holderfiles import host_name
+    from piplockhook.report import Reporter
+
+    lock = str(tmp_path / ".lock")
+    assert status.journal_state(lock, []) == ("", "")
+    writer = {"pid": 4242, "host": host_name(), "command": "piplockhook run -x -- make", "since": 0, "kind": "run"}
+    journal = Journal.start(lock + ".journal", writer)
+    journal.append({"op": "blind", "why": "run does not journal what its command changes"})
+    journal.release()
+    holder = {"pid": 4242, "mode": "exclusive", "host": "", "heir": 4243}  # its command holds the lock on
+    state, line = status.journal_state(lock, [holder])
+    assert state == status.WRITING and line.startswith(
+        "a `piplockhook run -x` command is changing this environment now"
+    )
+    assert status.journal_state(lock, [{**holder, "mode": "shared"}])[0] == status.TO_RESTORE
+    assert status.journal_state(lock, [{**holder, "host": "elsewhere"}])[0] == status.TO_RESTORE
+    restore(lock + ".journal", Reporter(False), host_name())
+    state, line = status.journal_state(lock, [])
+    assert state == "notice" and line.startswith("this environment may still be damaged since")
+    info = {"journal": state, "journal_line": line}
+    assert "NOT known to be whole: this environment may still be damaged" in status.format_status(
+        {**_minimal_status(), **info}
+    )
+
+
+def _minimal_status():
+    return {
+        "version": "0",
+        "site_packages": "/site",
+        "active": True,
+        "pip_here": status.LOCKED,
+        "default": "on",
+        "hints": [],
+        "locks": [],
+        "leftovers": [],
+        "holders_known": True,
+    }

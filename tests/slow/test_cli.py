@@ -236,9 +236,12 @@ def test_status_json_keys_are_stable(venv):
             "holders",
             "holders_known",
             "leftovers",
+            "journal",
+            "journal_line",
             "locks",
         ]
     )
+    assert (info["journal"], info["journal_line"]) == ("", "")  # no journal beside the lock
     assert info["installed"] and info["active"] and info["reasons"] == [] and info["pip_here"] == "locked"
     assert info["lock_path"] == venv.lock_path
     # In a venv uv locks <venv>/.lock too, and pip refuses --user: one file

@@ -11,6 +11,17 @@ command as its heir).
 
 ``run`` is an explicit request: ``PIPLOCKHOOK=0`` (which opts pip runs out)
 does not apply to it.
+
+Issue 28: ``run -x`` changes the environment in ways no journal follows, so it
+writes a journal of one ``blind`` entry while it holds the lock itself, and
+removes it when it ends in its own process (the command's exit, an error,
+SIGINT/SIGTERM forwarded). Killed itself (SIGKILL), it leaves it: once its
+command has ended too, the next pip or piplockhook command to take the lock
+says that a ``run -x`` died, whose, and to run ``piplockhook verify``, until
+verify finds the environment whole. ``run -s`` writes none (its command may
+not write while pips read), nor does a ``run -x`` nested in a hold it does not
+take itself; pips nested in the command journal nothing either (they run under
+this hold, not their own).
 """
 
 from __future__ import annotations
@@ -22,9 +33,12 @@ import subprocess
 import sys
 
 from piplockhook.cli.base_command import EXIT_FAILED, Command, add_lock_options, lock_at, usage_error
+from piplockhook.journal import Journal, writer_entry
+from piplockhook.journal.restore import RUN
 from piplockhook.locations import location_for_options
 from piplockhook.lock import EXCLUSIVE, SHARED, LockError
-from piplockhook.lock.environment import EnvironmentLock
+from piplockhook.lock.environment import JOURNAL_SUFFIX, EnvironmentLock
+from piplockhook.lock.holderfiles import _command, host_name, pid_namespace
 from piplockhook.report import error_line
 from piplockhook.settings import Settings
 
@@ -41,9 +55,34 @@ frees nothing while COMMAND runs, and a process COMMAND leaves running in
 the background keeps it, as with flock(1). pips run inside COMMAND do not
 wait for the lock this run holds. PIPLOCKHOOK=0 opts pip runs out, not this
 one: run always takes its lock. Ctrl-C while run waits for the lock ends it
-as it ends pip (exit status 1)."""
+as it ends pip (exit status 1).
+
+What COMMAND changes is not journaled: should run -x itself be killed (SIGKILL)
+while COMMAND changes the environment, the next pip or piplockhook command to
+take the lock after COMMAND ends says so, and every pip repeats it until
+`piplockhook verify` finds the environment whole (docs/journal.md)."""
 
 _WAIT_STEP_SECONDS = 0.5
+BLIND = "run does not journal what its command changes"
+
+
+def start_journal(lock: EnvironmentLock) -> Journal | None:
+    """The journal of a ``run -x`` that holds the exclusive lock itself: one
+    ``blind`` entry (None where it takes no exclusive hold of its own, or where
+    the journal cannot be written: a debug line, and the command runs)."""
+    if lock.file.mode != EXCLUSIVE:
+        return None
+    journal = None
+    try:
+        writer = writer_entry(_command(), host_name(), pid_namespace())
+        journal = Journal.start(lock.path + JOURNAL_SUFFIX, {**writer, "kind": RUN})
+        journal.append({"op": "blind", "why": BLIND})
+    except Exception as exc:  # a read-only directory, a full disk: the command runs, not journaled
+        if journal is not None:
+            journal.discard()
+        lock.reporter.note(f"not journaling this run: {exc!r}")
+        return None
+    return journal
 
 
 def _terminal_sends_it_too() -> bool:
@@ -86,7 +125,9 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
             pass
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    journal = None
     try:
+        journal = start_journal(lock)
         try:
             # The command holds the lock with us, and on should we be killed (pass_fds: POSIX only).
             children.append(subprocess.Popen(command, pass_fds=lock.inheritable()))
@@ -109,6 +150,8 @@ def run_locked(command: list[str], *, mode: str, lock: EnvironmentLock) -> int:
                 continue
         return 128 - status if status < 0 else status
     finally:
+        if journal is not None:  # while signals are still forwarded, and before the lock goes
+            journal.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
         lock.close()

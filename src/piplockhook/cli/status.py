@@ -11,8 +11,12 @@ from typing import Any
 
 import piplockhook
 from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command
+from piplockhook.journal import Entry
+from piplockhook.journal.restore import JOURNAL, NOTICE, UNREADABLE, pending, who, whose
 from piplockhook.locations import location_for_options, nearest_directory, user_location, why_unlockable
 from piplockhook.lock import holders as _holders
+from piplockhook.lock.environment import JOURNAL_SUFFIX
+from piplockhook.lock.holderfiles import host_name
 from piplockhook.lock.holders import holders_at
 from piplockhook.settings import SITE_PACKAGES, SWITCH, Settings, default_enabled
 from piplockhook.verify import leftovers
@@ -45,9 +49,13 @@ the exit status is 0 for "locked" only), hints (the fix of each NOT line),
 locked and unlocked_reason (can a pip here have the lock at all, and why not),
 environment, lock_path, lock_file_exists, lock_note, read_only (this user may
 not write the environment), holders (pid, mode, command, running_for, host,
-other_namespace), holders_known, leftovers, and locks: every file a pip run
-here locks (path, kind "piplockhook" or "uv", for, taken_by "pip" or "pip
---user", exists, note, holders)."""
+other_namespace), holders_known, leftovers, journal (what the journal beside
+the lock holds: "" none, "writing" a living writer's, "to restore" a dead
+writer's that the next locking command restores, "notice" what a restore
+could not put back, said by every pip until `piplockhook verify` finds the
+environment whole and clears it, "unreadable"), journal_line (what it says),
+and locks: every file a pip run here locks (path, kind "piplockhook" or "uv",
+for, taken_by "pip" or "pip --user", exists, note, holders)."""
 
 # PEP 829: CPython runs the import lines of a .pth file through 3.17 and
 # ignores them from 3.18; a same-named .start file (3.15+) replaces them.
@@ -227,6 +235,34 @@ def user_installs_allowed(prefix: str = sys.prefix) -> bool:
     )
 
 
+WRITING, TO_RESTORE = "writing", "to restore"
+
+
+def journal_state(lock_path: str, holders: list[dict[str, Any]]) -> tuple[str, str]:
+    """(state, line) of the journal beside the lock (issue 28): see EPILOG's journal key."""
+    host = host_name()
+    kind, writer, line = pending(lock_path + JOURNAL_SUFFIX, host)
+    if kind in (NOTICE, UNREADABLE):
+        return kind, line
+    if kind != JOURNAL:
+        return "", ""
+    if any(_is_writer(writer, h, host) for h in holders):
+        return WRITING, f"{who(writer)} is changing this environment now ({whose(writer, host)})"
+    return TO_RESTORE, (
+        f"{who(writer)} died while changing this environment ({whose(writer, host)}): the next pip or "
+        "piplockhook command to take the lock restores what its journal tells, and says what it cannot"
+    )
+
+
+def _is_writer(writer: Entry, holder: dict[str, Any], host: str) -> bool:
+    """Is `holder` (an exclusive one) the journal's writer? (A killed `run -x`'s hold lives on in its command.)"""
+    return (
+        holder["mode"] == "exclusive"
+        and holder["pid"] == writer.get("pid")
+        and (holder["host"] or host) == writer.get("host")
+    )
+
+
 def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Everything `piplockhook status` shows; the keys are the --json format."""
     inactive = _why_inactive(settings, env)
@@ -240,6 +276,7 @@ def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str,
     if not settings.lockfile and user_installs_allowed():  # the override replaces --user's lock too
         user = user_location()
         locks.append(lock_state(user.path, "piplockhook", user.environment, why_unlockable(user.path), "pip --user"))
+    journal, journal_line = journal_state(where.path, ours["holders"])
     hints = [hint for _, hint in inactive]
     if inactive:
         pip_here = UNLOCKED
@@ -272,6 +309,8 @@ def status(settings: Settings, env: Mapping[str, str] = os.environ) -> dict[str,
         "locks": locks,
         "holders_known": _holders.kernel_names_holders(),
         "leftovers": leftovers(),
+        "journal": journal,
+        "journal_line": journal_line,
     }
 
 
@@ -319,6 +358,11 @@ def format_status(info: dict[str, Any]) -> str:
             lines.extend(f"  {_holders.Holder(**h).describe()}" for h in lock["holders"])
         else:
             lines.append(_nobody(info["holders_known"], lock["kind"]))
+    if info["journal"] == NOTICE:
+        lines.append(f"NOT known to be whole: {info['journal_line']}")
+        lines.append("  hint: `piplockhook verify` clears this once it finds the environment whole")
+    elif info["journal"]:
+        lines.append(f"journal: {info['journal_line']}")
     if info["leftovers"]:
         lines.append(
             "leftovers of interrupted pip runs (one may be the only copy of a package: "

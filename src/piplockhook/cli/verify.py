@@ -17,9 +17,12 @@ from piplockhook.cli.base_command import (
     lock_at,
     usage_error,
 )
+from piplockhook.journal import clear_notice
+from piplockhook.journal.restore import who, whose
 from piplockhook.locations import location_for_options
 from piplockhook.lock import EXCLUSIVE, SHARED, LockError, LockTimeout
-from piplockhook.lock.environment import EnvironmentLock
+from piplockhook.lock.environment import JOURNAL_SUFFIX, EnvironmentLock
+from piplockhook.lock.holderfiles import host_name
 from piplockhook.report import error_line, warning
 from piplockhook.settings import SWITCH, Settings
 from piplockhook.verify.findings import Problem, Result
@@ -53,9 +56,16 @@ when all is as the metadata says (after --repair: when nothing is left), 1 when
 problems were found or the lock was not had in time (as pip), 2 for usage errors
 (docs/cli.md: every command's exit codes).
 
+After a pip or a `piplockhook run -x` died while changing the environment and
+could not be undone in full, every pip says so until verify finds the
+environment whole: verify (or --repair, once it has repaired it) then clears
+that notice and says so in one line. Only a verify of the environment's own
+site-packages or --target clears it (not --path), and only under its own lock.
+
 --json keys: directories, quick, distributions, files, bytes, seconds,
-problems (kind, distribution, path, detail, repair, files, repairable), summary;
-with --repair also repaired (the problems repaired, as problems)."""
+problems (kind, distribution, path, detail, repair, files, repairable), summary,
+notice_cleared (that line, "" where none was cleared); with --repair also
+repaired (the problems repaired, as problems)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,17 +113,29 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         warning(f"{SWITCH}={os.environ.get(SWITCH, '')} opts out: verifying without the lock; {_UNLOCKED_MEANS}")
     else:
         lock = lock_at(where, settings, loud=False)
-    return run(scopes, quick=args.quick, as_json=args.json, lock=lock, repair=args.repair)
+    clears = not args.path  # the environment (or --target) its lock's notice is about: all of it
+    return run(scopes, quick=args.quick, as_json=args.json, lock=lock, repair=args.repair, clears_notice=clears)
 
 
-def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLock | None, repair: bool = False) -> int:
+def run(
+    scopes: list[Scope],
+    *,
+    quick: bool,
+    as_json: bool,
+    lock: EnvironmentLock | None,
+    repair: bool = False,
+    clears_notice: bool = False,
+) -> int:
     """Check under `lock` taken shared (with uv's, outside virtual environments;
     None: unlocked, PIPLOCKHOOK=0), print; 0 clean, 1 problems or the lock
     not had (timed out, unusable). With `repair`, the lock is taken exclusive
     (a stash is a leftover only while no pip runs), the repairs verify can make
-    are made, and the check runs again under it. A directory it may not read (an
+    are made, and the check runs again under it. With `clears_notice` (`scopes`
+    are all of the lock's environment), an environment found whole under a lock
+    this process holds itself clears the notice a dead writer left (issue 28). A directory it may not read (an
     OSError), Ctrl-C and a closed stdout are cli.main's, as for every command."""
     repaired: list[Problem] = []
+    cleared = ""
     try:
         if lock is None:
             result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
@@ -132,14 +154,30 @@ def run(scopes: list[Scope], *, quick: bool, as_json: bool, lock: EnvironmentLoc
                         result = verify.find_problems(scopes, quick=quick, progress=sys.stderr)
                     if failed or not done:
                         break
+                if clears_notice and not result.problems and lock.file.mode is not None:
+                    cleared = _clear_notice(lock.path + JOURNAL_SUFFIX)
     except LockError as exc:  # pip and run exit 1 for the same lock's errors
         message = str(exc)
         if isinstance(exc, LockTimeout) and message.endswith(_LOCK_SAYS) and not repair:
             message = message[: -len(_LOCK_SAYS)] + _VERIFY_SAYS
         error_line(message)
         return EXIT_FAILED
-    _print(result, repaired, as_json=as_json, repair=repair)
+    _print(result, repaired, as_json=as_json, repair=repair, cleared=cleared)
     return EXIT_FAILED if result.problems else EXIT_OK
+
+
+def _clear_notice(path: str) -> str:
+    """The environment is whole: the notice of a dead writer goes; the line that says so ("" where none)."""
+    try:
+        notices = clear_notice(path)
+    except OSError as exc:  # a user who may only read: the owner's verify clears it
+        warning(f"the environment is whole, but its notice {path} cannot be cleared: {exc.strerror or exc}")
+        return ""
+    writers = {json.dumps(n["of"], sort_keys=True): n["of"] for n in notices if isinstance(n.get("of"), dict)}
+    if not writers:
+        return ""
+    named = "; ".join(f"{who(w)} ({whose(w, host_name())})" for w in writers.values())
+    return f"{PROG}: the environment is whole: cleared the notice that {named} died while changing it"
 
 
 def _repair(result: Result) -> tuple[list[Problem], bool]:
@@ -159,9 +197,10 @@ def _repair(result: Result) -> tuple[list[Problem], bool]:
     return done, False
 
 
-def _print(result: Result, repaired: list[Problem], *, as_json: bool, repair: bool) -> None:
+def _print(result: Result, repaired: list[Problem], *, as_json: bool, repair: bool, cleared: str = "") -> None:
     if as_json:
         report = result.as_dict()
+        report["notice_cleared"] = cleared
         if repair:
             report["repaired"] = [p.as_dict() for p in repaired]
         print(json.dumps(report, indent=2))
@@ -176,6 +215,8 @@ def _print(result: Result, repaired: list[Problem], *, as_json: bool, repair: bo
         else:  # a reinstall needs pip and the wheel: the user runs it
             error_line(f"{problem.distribution}: {problem.detail}; run: {problem.repair}")
     print(result.summary())
+    if cleared:
+        print(cleared)
 
 
 COMMAND = Command(

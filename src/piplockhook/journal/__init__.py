@@ -22,8 +22,19 @@ line: the writer (pid, host, command, since), then each entry (``op``):
 - ``unsure`` (why): pip could not finish a move (both copies may be partial);
 - ``lost`` (name, version, paths): a notice left by a restore that could
   not put everything back (restore.py);
-- ``blind`` (why): this pip's changes cannot be followed (a pip whose
-  internals we do not know): only that it died while writing is known.
+- ``blind`` (why): this writer's changes cannot be followed (a pip whose
+  internals we do not know, a ``piplockhook run -x`` command): only that it
+  died while writing is known.
+
+A notice (``lost``, ``blind``) may carry ``of``: the writer line of the dead
+writer it tells about, where that is not the journal's own writer.
+
+After a restore that could not put everything back, the journal is a notice:
+only ``lost`` and ``blind`` entries, which every pip says again (restore.py)
+until the missing paths are back (``lost``) or ``piplockhook verify`` finds
+the environment whole and clears it (``clear_notice``). A writer that starts
+while a notice is there carries it over (``Journal.start``), and leaves it
+again when its own command ends.
 
 Durability: each entry is written and ``fsync``-ed before the change it
 describes starts, and the directory is ``fsync``-ed once when the journal is
@@ -52,6 +63,7 @@ KILL_AT = "PIPLOCKHOOK_TEST_JOURNAL_KILL"
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0)
 
 Entry = dict[str, Any]
+NOTICES = ("lost", "blind")  # the entries a notice is made of: nothing in them is replayed
 
 
 def sync_directory(path: str) -> None:
@@ -73,16 +85,24 @@ class Journal:
         self.path = path
         self._fd: int | None = fd
         self.entries: list[Entry] = []
+        self.carried: list[Entry] = []  # a notice that was here when this writer started (see start)
         self._step = 0
         kill = os.environ.get(KILL_AT, "")
         self._kill_at = int(kill) if kill.isdigit() else 0
 
     @classmethod
     def start(cls, path: str, writer: Entry) -> Journal:
-        """Create the journal at `path` with the `writer`'s line; OSError where it cannot be."""
+        """Create the journal at `path` with the `writer`'s line; OSError where it cannot be.
+        A notice already there (a restore that could not put everything back) is carried
+        into it, and left again when the command ends: FileExistsError for any other journal."""
         journal = cls(path, -1)
         journal._tick()  # step 1: before the journal exists
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | _CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | _CLOEXEC, 0o644)
+        except FileExistsError:
+            journal.carried = notice_at(path)  # FileExistsError where it is not a notice
+            journal._fd = _replace(path, [writer, *journal.carried])
+            return journal
         journal._fd = fd
         try:
             os.write(fd, (FORMAT + "\n" + _line(writer)).encode("utf-8", "surrogateescape"))
@@ -105,7 +125,8 @@ class Journal:
         self._tick()
 
     def close(self) -> None:
-        """The command is over and the environment whole: the journal goes."""
+        """The command is over and the environment whole: the journal goes (or is
+        the notice it carried again)."""
         self._tick()
         self.discard()
 
@@ -121,6 +142,12 @@ class Journal:
             return
         if fd >= 0:
             os.close(fd)
+        if self.carried:
+            try:
+                os.close(write_notice(self.path, self.carried))
+                return
+            except OSError:  # then nothing of this writer's entries may stay: they are not all there
+                pass
         try:
             os.unlink(self.path)
             sync_directory(os.path.dirname(self.path))  # never found again after a power loss, and replayed
@@ -166,6 +193,56 @@ def read(path: str) -> tuple[Entry, list[Entry]] | None:
     if not parsed or not all(isinstance(e, dict) for e in parsed):
         raise Unreadable("no writer line")
     return parsed[0], parsed[1:]
+
+
+def notice_at(path: str) -> list[Entry]:
+    """The notices of the journal at `path`, each with its writer (``of``);
+    FileExistsError where it is a writer's journal (or cannot be read), not a notice."""
+    try:
+        found = read(path)
+    except Unreadable as exc:
+        raise FileExistsError(f"{path}: a journal that cannot be read ({exc})") from None
+    if found is None:
+        return []
+    writer, entries = found
+    if not entries or any(e.get("op") not in NOTICES for e in entries):
+        raise FileExistsError(f"{path}: the journal of a writer, not a notice")
+    return [e if "of" in e else {**e, "of": writer} for e in entries]
+
+
+def write_notice(path: str, notices: list[Entry]) -> int:
+    """Make the journal at `path` the notice of `notices` (each with its ``of``),
+    whole or not at all; its descriptor, open for appending."""
+    return _replace(path, [notices[0]["of"], *notices])
+
+
+def clear_notice(path: str) -> list[Entry]:
+    """Remove the journal at `path` where it is a notice (held: the lock, by the
+    caller itself); its notices ([] where there was none, or where it is a
+    writer's journal, which the next locking command restores)."""
+    try:
+        notices = notice_at(path)
+    except FileExistsError:
+        return []
+    if notices:
+        os.unlink(path)
+        sync_directory(os.path.dirname(path))
+    return notices
+
+
+def _replace(path: str, lines: list[Entry]) -> int:
+    """Put a journal of `lines` (its writer first) at `path` in one rename; its
+    descriptor, open for appending (reopened after the rename: Windows renames no open file)."""
+    landing = path + ".new"
+    fd = os.open(landing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o644)
+    try:
+        os.write(fd, (FORMAT + "\n" + "".join(_line(e) for e in lines)).encode("utf-8", "surrogateescape"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(landing, path)
+    sync_directory(os.path.dirname(path))
+    return os.open(path, os.O_WRONLY | os.O_APPEND | _CLOEXEC)
 
 
 def writer_entry(command: str, host: str, pidns: str) -> Entry:

@@ -15,21 +15,22 @@ Every step looks at the files before it acts, so that running it again after
 it was itself killed finishes the job and breaks nothing: a move is undone
 only while its stash exists, and a copy across filesystems lands beside its
 place first and is renamed into it, so a path holds a whole copy or nothing.
-Where a stash is gone (a temporary directory a reboot emptied), nothing is
-guessed: the line names the distribution and the exact repair, and the
-journal is rewritten as a notice of that, said again by every pip until the
-missing paths are back.
+Where a stash is gone (a temporary directory a reboot emptied), or the
+writer's changes could not be followed (``blind``: a pip we do not know, a
+``piplockhook run -x`` command), nothing is guessed: the line names what could
+not be restored and the exact repair, and the journal is rewritten as a
+notice of that, said again by every pip until the missing paths are back
+(``lost``) or ``piplockhook verify`` finds the environment whole and clears it.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 import time
 
-from piplockhook.journal import FORMAT, Entry, Unreadable, read, sync_directory
+from piplockhook.journal import Entry, Unreadable, read, sync_directory, write_notice
 from piplockhook.report import Reporter
 
 RESTORE_SUFFIX = ".piplockhook-restore"  # a copy across filesystems lands here first
@@ -167,8 +168,8 @@ class Outcome:
         self.undone: list[str] = []  # "plhbig 2.0"
         self.back: list[str] = []
         self.kept: list[str] = []
-        self.lost: list[Entry] = []  # `lost` notices: name, version, paths, why
-        self.blind: list[str] = []  # why a writer could not journal its changes
+        self.lost: list[Entry] = []  # `lost` notices: name, version, paths, why (and `of`)
+        self.blind: list[Entry] = []  # `blind` notices: why a writer could not journal its changes (and `of`)
 
     @property
     def changed(self) -> bool:
@@ -260,29 +261,26 @@ def restore(path: str, reporter: Reporter, host: str) -> bool:
     outcome = Outcome()
     for group in groups:
         (_finish if group.finished else _undo)(group, outcome)
-    still = [n for n in notices if n["op"] == "lost" and not all(os.path.lexists(p) for p in n.get("paths") or ["?"])]
-    outcome.lost.extend(still)
-    outcome.blind = [str(n.get("why", "?")) for n in notices if n["op"] == "blind"]
-    if outcome.lost:
-        _leave_notice(path, writer, outcome.lost)
-    else:
+    fresh = any("of" not in n for n in notices)  # its writer's own (a notice names each writer: `of`)
+    notices = [n if "of" in n else {**n, "of": writer} for n in notices]
+    _still(notices, outcome)
+    left = [n if "of" in n else {**n, "of": writer} for n in [*outcome.lost, *outcome.blind]]
+    if not left:
         _remove_journal(path)
-    if groups or still or outcome.blind or not notices:  # silent only where a notice's paths are back
-        reporter.warning(line(writer, outcome, host, again=bool(notices) and not groups))
+    elif groups or fresh or left != notices:  # a notice that says the same is not written again
+        os.close(write_notice(path, left))
+    if groups or left or not notices:  # silent only where a notice's paths are back
+        reporter.warning(line(writer, outcome, host, again=bool(notices) and not groups and not fresh))
     return True
 
 
-def _leave_notice(path: str, writer: Entry, lost: list[Entry]) -> None:
-    """Replace the journal by one that only says what is lost: replaying it changes nothing."""
-    landing = path + ".new"
-    with open(landing, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(FORMAT + "\n")
-        for entry in [writer, *lost]:
-            f.write(json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(landing, path)
-    sync_directory(os.path.dirname(path))
+def _still(notices: list[Entry], outcome: Outcome) -> None:
+    """The notices that still hold, into `outcome`: a `lost` one until its paths
+    are back, a `blind` one until verify clears it."""
+    outcome.lost.extend(
+        n for n in notices if n["op"] == "lost" and not all(os.path.lexists(p) for p in n.get("paths") or ["?"])
+    )
+    outcome.blind.extend(n for n in notices if n["op"] == "blind")
 
 
 def _remove_journal(path: str) -> None:
@@ -304,14 +302,29 @@ def whose(writer: Entry, this_host: str) -> str:
     return f"pid {writer.get('pid', '?')}{where}, `{writer.get('command', '?')}`, started {when}"
 
 
+RUN = "run"  # a writer line's `kind`: a `piplockhook run -x`, whose command's changes are not journaled
+
+
+def who(writer: Entry) -> str:
+    """What the writer was, for a line: a pip, or a `piplockhook run -x` command."""
+    return "a `piplockhook run -x` command" if writer.get("kind") == RUN else "a pip"
+
+
+def _same_writer(a: Entry, b: Entry) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("pid", "host", "since"))
+
+
 def line(writer: Entry, outcome: Outcome, host: str, *, again: bool = False) -> str:
     """The one line a restore says: what was undone, whose, what is back, what could not be."""
     if again:
-        head = f"this environment is still damaged since a pip died while changing it ({whose(writer, host)})"
+        damaged = "is still damaged" if outcome.lost else "may still be damaged"
+        head = f"this environment {damaged} since {who(writer)} died while changing it ({whose(writer, host)})"
     elif writer.get("pid") == os.getpid() and writer.get("host") == host:
         head = "this pip stopped before it finished changing the environment; put back what it had changed"
+    elif outcome.blind and not (outcome.undone or outcome.back or outcome.kept):  # nothing was restored
+        head = f"{who(writer)} died while changing this environment ({whose(writer, host)})"
     else:
-        head = f"restored this environment after a pip died while changing it ({whose(writer, host)})"
+        head = f"restored this environment after {who(writer)} died while changing it ({whose(writer, host)})"
     parts = []
     if outcome.undone:
         parts.append("undid " + ", ".join(outcome.undone))
@@ -326,8 +339,39 @@ def line(writer: Entry, outcome: Outcome, host: str, *, again: bool = False) -> 
             f"could not restore {name} {version} ({lost.get('why', '?')}); repair: "
             f"pip install --force-reinstall --no-deps {spec}"
         )
-    for why in outcome.blind:
-        parts.append(f"what it changed is not known ({why}): run `piplockhook verify`")
+    for blind in outcome.blind:
+        of = blind.get("of") or writer
+        what = "it" if _same_writer(of, writer) else f"{who(of)} ({whose(of, host)})"
+        parts.append(f"what {what} changed is not known ({blind.get('why', '?')}): run `piplockhook verify`")
     if not parts:
         parts.append("it had changed nothing yet")
     return head + ": " + "; ".join(parts)
+
+
+# -- what is pending, for `piplockhook status` (which changes nothing)
+
+NOTICE, JOURNAL, UNREADABLE = "notice", "journal", "unreadable"
+
+
+def pending(path: str, host: str) -> tuple[str, Entry, str]:
+    """What the journal at `path` holds, read only: (kind, its writer, the line a
+    pip would say). kind: "" none (or a notice whose paths are all back: the next
+    pip removes it); NOTICE, said by every pip until verify clears it; JOURNAL, a
+    writer's (a living one's, or a dead one's that the next locking command
+    restores); UNREADABLE."""
+    try:
+        found = read(path)
+        if found is None:
+            return "", {}, ""
+        writer, entries = found
+        groups, notices = groups_of(entries)
+    except (Unreadable, KeyError, TypeError, ValueError) as exc:
+        return UNREADABLE, {}, f"a journal that cannot be read ({path}: {exc}): run `piplockhook verify`"
+    if groups:
+        return JOURNAL, writer, ""
+    outcome = Outcome()
+    _still(notices, outcome)
+    if not (outcome.lost or outcome.blind):
+        return "", writer, ""
+    fresh = any("of" not in n for n in notices)  # a writer's own blind journal: living, or not yet said
+    return (JOURNAL if fresh else NOTICE), writer, line(writer, outcome, host, again=not fresh)
