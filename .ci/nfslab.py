@@ -342,6 +342,8 @@ def up():
         '&& /nfs/venv/bin/python "$pip/pip" install -q pip piplockhook',
         "cannot make the venv on the export",
     )
+    # The server's own pips use the venv at the path its clients mount (scripts name it).
+    checked("server", "mkdir -p /nfs && mount --bind /export /nfs", "cannot bind the export to /nfs on the server")
     say(f"up in {time.monotonic() - began:.0f} s: server, a and b; /nfs/venv on NFSv4.2 (lease {LEASE} s)")
 
 

@@ -96,17 +96,18 @@ ROWS: tuple[Row, ...] = (
         LAB,  # NFSv4.2, and NFSv3 through NLM
         note="NFS; flock goes through the server's byte-range locks, so other hosts see it only if they use the same server locking",
     ),
-    # GPFS (IBM Storage Scale): flock is node-local; fcntl byte-range locks are
-    # cluster-wide, but the lock does not take one yet (issue 31, point 3).
+    # GPFS (IBM Storage Scale): flock is node-local, fcntl byte-range locks are
+    # cluster-wide; the lock takes both (an OFD lock beside the flock, lock/_posix.py).
     Row(
         "gpfs",
         None,
-        NOT_ACROSS_HOSTS,
+        COHERENT,
         "GPFS (IBM Storage Scale)",
-        "flock locks there stay on this node, so pips on other nodes are not excluded",
-        "piplockhook does not yet take GPFS's cluster-wide fcntl lock: run this environment's pips "
-        "on one node, or " + ELSEWHERE,
+        "other nodes see the lock through its fcntl (OFD) part, which GPFS keeps cluster-wide",
+        "",
         DOCS,
+        note="GPFS; other nodes see the lock through its fcntl part only (GPFS keeps flock on the node, so "
+        "uv there does not exclude pips on other nodes); not yet proven on two GPFS nodes",
     ),
     # Lustre: the client's mount option decides; /proc/mounts names flock or
     # localflock when set, and neither means flock is off (the call fails).

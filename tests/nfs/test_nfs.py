@@ -86,12 +86,13 @@ def test_check_and_cross_host_locks_on_each_kind_of_mount(kind, crosses):
 
 
 class PipOnB:
-    """A pip on b in the background, its streams in /lab/NAME.out and .err
-    (the face of procs.Background that tests/support/locktable.py uses)."""
+    """A pip on b (or `host`) in the background, its streams in /lab/NAME.out and
+    .err (the face of procs.Background that tests/support/locktable.py uses)."""
 
-    def __init__(self, args, env="", name="pip"):
+    def __init__(self, args, env="", name="pip", host="b"):
         self.name = name
-        self.job = Job("b", f"{env}PYTHONUNBUFFERED=1 pip {args} >/lab/{name}.out 2>/lab/{name}.err")
+        self.host = host
+        self.job = Job(host, f"{env}PYTHONUNBUFFERED=1 pip {args} >/lab/{name}.out 2>/lab/{name}.err")
 
     @property
     def lines(self):
@@ -103,9 +104,11 @@ class PipOnB:
     def expect(self, pattern, timeout=120):
         """Wait (bounded) for a line of its stderr matching `pattern`; the match."""
         found = lambda: re.search(pattern, lab.read(self.name + ".err"))  # noqa: E731
-        lab.wait_for(lambda: found() or self.job.done(), timeout, f"{pattern!r} from the pip on b, or its end")
+        lab.wait_for(
+            lambda: found() or self.job.done(), timeout, f"{pattern!r} from the pip on {self.host}, or its end"
+        )
         match = found()
-        assert match, f"the pip on b ended without {pattern!r}:\n{self.output()}"
+        assert match, f"the pip on {self.host} ended without {pattern!r}:\n{self.output()}"
         return match
 
     def running(self):
@@ -271,6 +274,48 @@ def test_a_pip_on_b_names_the_holder_on_a_by_host_and_pid():
         holder.release()
     assert pip.finish()[0] == 0, pip.output()
     assert _records("a") == [] and _records("b") == []  # no record, no .nfs* file left
+
+
+# -- the file server's own pips (issue 31): the server mounts its export at /nfs too
+
+
+@pytest.mark.parametrize(("holder_host", "pip_host"), [("server", "b"), ("b", "server")])
+def test_a_pip_on_the_file_server_and_a_pip_on_a_client_exclude_each_other(holder_host, pip_host):
+    # nfsd holds a client's lock as a POSIX lock on the server, which a flock
+    # there never meets: the lock's OFD part does (lock/_posix.py).
+    holder = Holder(holder_host, "exclusive", "srv", pip_style=True)
+    pid = run(holder_host, "pgrep -of 'piplockhook run -x'").stdout.strip()
+    pip = PipOnB("list", host=pip_host)
+    try:
+        line = pip.expect(waiting() + ".*").group(0)
+        note(f"a pip on {pip_host} waiting for a holder on {holder_host}: {line}")
+        assert f"held by pid {pid} on plh-{holder_host} (exclusive, running " in line
+        if holder_host == "server":  # docs/filesystems.md shows this line
+            assert re.fullmatch(_sample_pattern("docs/filesystems.md", "on plh-server"), line), line
+    finally:
+        holder.release()
+    assert pip.finish()[0] == 0, pip.output()
+
+
+def _sample_pattern(page, needle):
+    """The docs' line with `needle` as a pattern: a number is any number, `...` anything."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", page), encoding="utf-8") as f:
+        (sample,) = [line for line in f.read().splitlines() if needle in line]
+    parts = re.split(r"(\.\.\.|\d+)", sample)
+    return "".join(".*" if p == "..." else r"\d+" if p.isdigit() else re.escape(p) for p in parts)
+
+
+def test_a_flock_alone_on_the_file_server_does_not_exclude_a_client():
+    # The control, and what uv (flock only) does on a file server: a plain
+    # flock on the server leaves a client's pip unlocked beside it.
+    holder = Holder("server", "exclusive", "plain")
+    try:
+        took = run("b", f"{GUEST} try shared").stdout.strip()
+        listed = run("b", "PIPLOCKHOOK_DEBUG=1 pip list 2>&1", bound=300).stdout
+    finally:
+        holder.release()
+    note(f"a plain flock held on the server: b's LOCK_SH|LOCK_NB: {took}; b's pip list waited: {'waiting' in listed}")
+    assert took == "got" and "waiting" not in listed and "acquired shared lock" in listed
 
 
 # -- the server restarts; a holder host crashes

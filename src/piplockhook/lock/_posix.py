@@ -1,4 +1,13 @@
-"""flock(2): what uv takes on <venv>/.lock, released by the kernel when a holder dies."""
+"""flock(2): what uv takes on <venv>/.lock, released by the kernel when a holder dies.
+
+On Linux the lock is also an OFD lock (``fcntl(F_OFD_SETLK)``) on the whole
+file, taken after the flock and let go before it. A file server's nfsd holds
+its clients' locks as POSIX locks, which a flock on the server never meets
+(uv#18073): an OFD lock does, so a pip on the server and a pip on a client
+exclude each other (measured in .ci/nfs). GPFS keeps flock on one node but
+fcntl locks across the cluster. uv takes the flock only: it still excludes
+our pips on its own host, through the flock.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,7 @@ import errno  # noqa: E402
 import fcntl  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
+import struct  # noqa: E402
 import threading  # noqa: E402
 
 # How often a thread that waits for a lock looks for a signal that reached it
@@ -71,6 +81,25 @@ def read_only(fd: int) -> bool:
 _BUSY = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES)
 
 
+# Linux 3.15+; elsewhere (macOS) the lock is the flock alone.
+_OFD_SET = getattr(fcntl, "F_OFD_SETLK", None)
+_OFD_WAIT = getattr(fcntl, "F_OFD_SETLKW", None)
+
+
+def _ofd(fd: int, kind: int, wait: bool = False) -> bool:
+    """The OFD lock of `kind` (F_RDLCK, F_WRLCK, F_UNLCK) on the whole file:
+    False where another holds it. Where it cannot be had at all (a descriptor
+    opened read-only asking for a write lock, an older kernel, a filesystem
+    without it) the flock alone is the lock, as before."""
+    if _OFD_SET is None or _OFD_WAIT is None:
+        return True
+    try:  # struct flock {l_type, l_whence, l_start, l_len, l_pid}: l_pid must be 0
+        fcntl.fcntl(fd, _OFD_WAIT if wait else _OFD_SET, struct.pack("hhqqi", kind, 0, 0, 0, 0))
+    except OSError as exc:
+        return exc.errno not in _BUSY
+    return True
+
+
 def try_lock(fd: int, exclusive: bool, at: int = 0) -> bool:
     """`at`: the byte Windows locks; flock always locks the whole file."""
     try:
@@ -79,6 +108,9 @@ def try_lock(fd: int, exclusive: bool, at: int = 0) -> bool:
         if exc.errno in _BUSY:
             return False
         raise
+    if not _ofd(fd, fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK):
+        fcntl.flock(fd, fcntl.LOCK_UN)  # a client of this file server holds it
+        return False
     return True
 
 
@@ -93,8 +125,10 @@ def lock(fd: int, exclusive: bool) -> None:
     waits for it in steps, where every signal reaches it.
     """
     operation = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    kind = fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK
     if threading.current_thread() is not threading.main_thread():
         fcntl.flock(fd, operation)  # no signal handler runs here anyway
+        _ofd(fd, kind, wait=True)
         return
     helper_fd = os.dup(fd)  # `fd` may be closed and reused before the helper runs
     done = threading.Event()
@@ -105,8 +139,9 @@ def lock(fd: int, exclusive: bool) -> None:
         try:
             signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
             fcntl.flock(helper_fd, operation)
+            _ofd(helper_fd, kind, wait=True)
             if abandoned.is_set():  # the waiter gave up (Ctrl-C): do not hold it for nobody
-                fcntl.flock(helper_fd, fcntl.LOCK_UN)
+                unlock(helper_fd)
         except OSError as exc:
             failure.append(exc)
         finally:
@@ -119,6 +154,7 @@ def lock(fd: int, exclusive: bool) -> None:
         except RuntimeError:  # no thread to be had: wait here, as a plain flock does
             os.close(helper_fd)
             fcntl.flock(fd, operation)
+            _ofd(fd, kind, wait=True)
             return
         while not done.wait(_SIGNAL_STEP_SECONDS):
             pass
@@ -130,4 +166,5 @@ def lock(fd: int, exclusive: bool) -> None:
 
 
 def unlock(fd: int, at: int = 0) -> None:
+    _ofd(fd, fcntl.F_UNLCK)
     fcntl.flock(fd, fcntl.LOCK_UN)
