@@ -46,13 +46,17 @@ NO_HOLDER_FILES = (
 )
 
 
-def uncontended(venv, rounds: int, records: bool = True) -> list[list[float]]:
-    """Milliseconds per acquire + release, shared then exclusive; `records=False`: the baseline."""
+# The baseline for the OFD part (issue 31): the lock as a flock alone, as before it.
+FLOCK_ONLY = "import piplockhook.lock._posix as posix\nposix._OFD_SET = None\n"
+
+
+def uncontended(venv, rounds: int, baseline: str = "") -> list[list[float]]:
+    """Milliseconds per acquire + release, shared then exclusive; `baseline`: code that makes one."""
     code = (
         "import sys, time\n"
         "from piplockhook.lock.environment import EnvironmentLock\n"
         "from piplockhook.locations import LockLocation\n"
-        "from piplockhook.report import Reporter\n" + ("" if records else NO_HOLDER_FILES) + "out = []\n"
+        "from piplockhook.report import Reporter\n" + baseline + "out = []\n"
         "for _ in range(int(sys.argv[2])):\n"
         "    t = time.perf_counter()\n"
         "    lock = EnvironmentLock(LockLocation(sys.argv[1], 'b'), reporter=Reporter(False))\n"
@@ -68,20 +72,23 @@ def uncontended(venv, rounds: int, records: bool = True) -> list[list[float]]:
 
 
 def p5_rows(venv, rounds: int) -> None:
-    """P5 with holder files beside the baseline without, interleaved, and their ratio."""
-    ours: list[list[float]] = [[], []]
-    base: list[list[float]] = [[], []]
+    """P5 beside its baselines (without holder files; a flock alone), interleaved, and the ratios."""
+    variants = {"ours": "", "without holder files": NO_HOLDER_FILES, "as a flock alone (no OFD part)": FLOCK_ONLY}
+    values: dict[str, list[list[float]]] = {name: [[], []] for name in variants}
     for _ in range(2):
-        for variant, records in ((ours, True), (base, False)):
-            for kept, new in zip(variant, uncontended(venv, max(1, rounds // 2), records)):
+        for name, baseline in variants.items():
+            for kept, new in zip(values[name], uncontended(venv, max(1, rounds // 2), baseline)):
                 kept.extend(new)
-    for name, with_, without in zip(("shared", "exclusive"), ours, base):
-        ratio = statistics.median(with_) / statistics.median(without)
-        print(f"| P5 uncontended acquire + release, {name} ({len(with_)} runs) | {summary(with_)} ms | ≤ 1 ms |")
-        print(
-            f"| P5 the same without holder files ({len(without)} runs) | {summary(without)} ms; "
-            f"with ÷ without {ratio:.2f} | (baseline) |"
-        )
+    for i, mode in enumerate(("shared", "exclusive")):
+        ours = values["ours"][i]
+        print(f"| P5 uncontended acquire + release, {mode} ({len(ours)} runs) | {summary(ours)} ms | ≤ 1 ms |")
+        for name in list(variants)[1:]:
+            other = values[name][i]
+            ratio = statistics.median(ours) / statistics.median(other)
+            print(
+                f"| P5 the same {name} ({len(other)} runs) | {summary(other)} ms; "
+                f"ours ÷ this {ratio:.2f} | (baseline) |"
+            )
 
 
 def wake_up(venv, rounds: int) -> list[float]:
@@ -171,8 +178,11 @@ def main() -> None:
     )
     print()
     print("Every holder writes, locks and deletes a record beside the lock file (issue 21: who holds it,")
-    print('on every platform and host): "without holder files" is the same lock with that step a no-op,')
-    print("interleaved with it in this run. The wake-up figure includes writing the waiter's record and")
+    print('on every platform and host): "without holder files" is the same lock with that step a no-op;')
+    print('"as a flock alone" is the lock without its OFD part (issue 31: a file server\'s nfsd and GPFS see')
+    print(
+        "only that part); both are interleaved with it in this run. The wake-up figure includes writing the waiter's record and"
+    )
     print("removing the records of holders that died while it waited.")
 
 

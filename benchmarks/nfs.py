@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "nfs"))
 
 import lab
-from lock_cost import NO_HOLDER_FILES  # the baseline: the record step a no-op
+from lock_cost import FLOCK_ONLY, NO_HOLDER_FILES  # the baselines: the record step a no-op; no OFD part
 
 LOCK_COST = """
 import sys, time
@@ -37,6 +37,8 @@ from piplockhook.report import Reporter
 path, rounds, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 if sys.argv[4:] == ["nofiles"]:
     exec(NO_HOLDER_FILES)
+if sys.argv[4:] == ["flockonly"]:
+    exec(FLOCK_ONLY)
 out = []
 for _ in range(rounds):
     t = time.perf_counter()
@@ -51,11 +53,11 @@ def summary(values: list[float], unit: str) -> str:
     return f"{statistics.median(values):.3f} {unit} (min {min(values):.3f}, max {max(values):.3f})"
 
 
-def lock_cost(path: str, rounds: int, mode: str, records: bool = True) -> list[float]:
+def lock_cost(path: str, rounds: int, mode: str, variant: str = "") -> list[float]:
+    """`variant`: "nofiles" (without holder files) or "flockonly" (without the OFD part)."""
     with open(lab.path("lockcost.py"), "w") as f:
-        f.write(f"NO_HOLDER_FILES = {NO_HOLDER_FILES!r}\n{LOCK_COST}")
-    variant = "" if records else " nofiles"
-    out = lab.run("a", f"python /lab/lockcost.py {path} {rounds} {mode}{variant}").stdout
+        f.write(f"NO_HOLDER_FILES = {NO_HOLDER_FILES!r}\nFLOCK_ONLY = {FLOCK_ONLY!r}\n{LOCK_COST}")
+    out = lab.run("a", f"python /lab/lockcost.py {path} {rounds} {mode} {variant}").stdout
     return [float(v) * 1000 for v in out.split()]
 
 
@@ -103,12 +105,15 @@ def main() -> None:
         lab.nfs("mount", kind, "a")
         for mode in ("shared", "exclusive"):
             nfs = lock_cost("/nfs/venv/.lock", args.rounds, mode)
-            bare = lock_cost("/nfs/venv/.lock", args.rounds, mode, records=False)
+            bare = lock_cost("/nfs/venv/.lock", args.rounds, mode, "nofiles")
+            flock = lock_cost("/nfs/venv/.lock", args.rounds, mode, "flockonly")
             print(
                 f"| P5 uncontended acquire + release, {mode}, NFS{'v4.2' if kind == 'v4' else 'v3'} ({args.rounds} runs) "
                 f"| {summary(nfs, 'ms')}; guest tmpfs {summary(local[mode], 'ms')}; ratio of medians "
                 f"{statistics.median(nfs) / statistics.median(local[mode]):.0f}; without holder files "
-                f"{summary(bare, 'ms')}, with ÷ without {statistics.median(nfs) / statistics.median(bare):.2f} |"
+                f"{summary(bare, 'ms')}, with ÷ without {statistics.median(nfs) / statistics.median(bare):.2f}; "
+                f"as a flock alone (no OFD part) {summary(flock, 'ms')}, "
+                f"with ÷ without {statistics.median(nfs) / statistics.median(flock):.2f} |"
             )
     lab.nfs("mount", "v4", "a")
     bare, hooked = pip_list_pairs(args.pairs)
