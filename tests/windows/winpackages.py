@@ -11,6 +11,7 @@ have the hook.
 
 import io
 import os
+import re
 import tarfile
 
 from plh_backend import write_wheel
@@ -49,3 +50,31 @@ def build_all(directory):
             member = tarfile.TarInfo(f"{root}/{relative}")
             member.size = len(data)
             tar.addfile(member, io.BytesIO(data))
+
+
+def with_version(wheel, version, directory):
+    """A copy of `wheel` (wrapt's, its extension included) that says it is
+    `version`, in `directory`: installing it over the original replaces every
+    file, as an upgrade to a real newer release does."""
+    import base64
+    import hashlib
+    import zipfile
+
+    name, old = os.path.basename(wheel).split("-")[:2]
+    old_info, new_info = f"{name}-{old}.dist-info/", f"{name}-{version}.dist-info/"
+    target = os.path.join(directory, os.path.basename(wheel).replace(f"-{old}-", f"-{version}-", 1))
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        records = []
+        for item in source.infolist():
+            data = source.read(item)
+            path = new_info + item.filename[len(old_info) :] if item.filename.startswith(old_info) else item.filename
+            if path == new_info + "METADATA":
+                data = re.sub(rb"^Version: *\S+", f"Version: {version}".encode(), data, count=1, flags=re.M)
+            if path == new_info + "RECORD":
+                continue
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            records.append(f"{path},sha256={digest},{len(data)}")
+            out.writestr(path, data)
+        records.append(f"{new_info}RECORD,,")
+        out.writestr(new_info + "RECORD", "\n".join(records) + "\n")
+    return target

@@ -21,7 +21,10 @@ a plain ``import wrapt`` gives:
 - the module of wrapt's classes that wrapt's ``__wrapt__`` would use, with
   ``wrapt/__init__.py`` not run: its C extension ``wrapt._wrappers``, or its
   pure-Python ``wrapt.wrappers`` where it has no extension (wrapt 1.17 on
-  3.15 builds none) or ``WRAPT_DISABLE_EXTENSIONS`` is set. Meanwhile, and
+  3.15 builds none) or ``WRAPT_DISABLE_EXTENSIONS`` is set, and always on
+  Windows: there a loaded ``.pyd`` cannot be deleted, so a pip upgrading or
+  removing wrapt would leave pip's ``~rapt`` stash (issue 30; a later
+  ``import wrapt`` there gets the extension's classes, beside ours). Meanwhile, and
   only meanwhile, ``sys.modules["wrapt"]`` is a module made from wrapt's own
   spec and never executed, so that the package's folder is searched and the
   submodules that module imports as it loads are imported as usual
@@ -93,7 +96,10 @@ def _classes_alone() -> types.ModuleType | None:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:  # not installed, or not a package
         return None
-    names = [PURE] if os.environ.get("WRAPT_DISABLE_EXTENSIONS") else [EXTENSION, PURE]
+    # Windows: never the extension. A loaded .pyd cannot be deleted there, so a pip
+    # that upgrades or removes wrapt would leave its `~rapt` stash behind (issue 30).
+    pure_only = sys.platform == "win32" or os.environ.get("WRAPT_DISABLE_EXTENSIONS")
+    names = [PURE] if pure_only else [EXTENSION, PURE]
     shell = importlib.util.module_from_spec(spec)  # the package's attributes and path, never run
     sys.modules[PACKAGE] = shell
     module = None
