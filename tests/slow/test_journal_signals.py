@@ -13,9 +13,9 @@ import sys
 
 import pytest
 import trees
+from journalsweep import set_state, unhooked
 from plh_backend import write_wheel
 from procs import TIMEOUT, wait_until
-from test_journal_sweep import set_state, unhooked
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals (Windows: TerminateProcess, not here)")
 

@@ -1,4 +1,5 @@
-"""Issue 28: a pip killed at every step of its journal is undone by the next `pip list`.
+"""Issue 28: a pip killed at every step of its journal is undone by the next `pip list`
+(the driver: tests/support/journalsweep.py, which the Windows tier runs too).
 
 For each case the pip under test is SIGKILLed at journal step k = 1, 2, ...
 (PIPLOCKHOOK_TEST_JOURNAL_KILL, read only by the journal: step 2j-1 is just
@@ -11,24 +12,11 @@ never going back. Then the control: the same kill with the journal gone (as
 main's code, which writes none) leaves a tree that is none of them.
 """
 
-import os
-import shutil
-
 import pytest
 import trees
+from journalsweep import CASES, control, sweep
 
-CASES = {
-    # case: (installed before, the command)
-    "install-new": ([], ["install", "plhj==1.0"]),
-    "upgrade": (["plhj==1.0"], ["install", "plhj==2.0"]),
-    "downgrade": (["plhj==2.0"], ["install", "plhj==1.0"]),
-    "force-reinstall": (["plhj==1.0"], ["install", "--force-reinstall", "--no-deps", "plhj==1.0"]),
-    "uninstall": (["plhj==1.0"], ["uninstall", "-y", "plhj"]),
-    "three": (["plhj==1.0", "plhk==1.0", "plhl==1.0"], ["install", "plhj==2.0", "plhk==2.0", "plhl==2.0"]),
-}
-JOURNAL = ".lock.journal"
-KILLED = -9
-RESTORED = "WARNING: piplockhook: restored this environment after a pip died while changing it"
+KILLED = -9  # SIGKILL
 
 
 @pytest.fixture(scope="module")
@@ -37,87 +25,10 @@ def journal_venv(make_venv, wheelhouse):
     return make_venv()
 
 
-def unhooked(venv, *args):
-    return venv.pip(*args, env=venv.env(PIPLOCKHOOK="0"))
-
-
-def set_state(venv, specs):
-    """Exactly `specs` of the test distributions installed (by an unhooked pip), over
-    whatever a kill left: every path tree() looks at, outside pip's own bin/, removed first."""
-    for path in trees.tree(venv):
-        full = os.path.join(venv.path, path)
-        if path.count(os.sep) == 3 or path == "share" or (path.startswith("bin" + os.sep) and trees.ours(path[4:])):
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full)
-            elif os.path.lexists(full):
-                os.unlink(full)
-    if specs:
-        unhooked(venv, "install", "--no-deps", *specs)
-
-
-def expected_trees(venv, before, command):
-    """The trees pip leaves when `command` fails after 0, 1, ... of its distributions."""
-    set_state(venv, before)
-    states = [trees.tree(venv)]
-    if command[0] == "uninstall":
-        unhooked(venv, *command)
-        return [*states, trees.tree(venv)]
-    out = unhooked(venv, *command).stdout
-    order = out.split("Installing collected packages: ")[-1].splitlines()[0].split(", ")  # pip's order
-    versions = dict(spec.split("==") for spec in command if "==" in spec)
-    set_state(venv, before)
-    for project in order:
-        unhooked(venv, "install", "--no-deps", f"{project}=={versions[project]}")
-        states.append(trees.tree(venv))
-    return states
-
-
-def kill_at(venv, command, step):
-    return venv.pip(*command, env=venv.env(PIPLOCKHOOK_TEST_JOURNAL_KILL=step), check=False)
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_kill_point_is_undone_by_the_next_pip_list(journal_venv, case):
-    venv = journal_venv
-    before, command = CASES[case]
-    states = expected_trees(venv, before, command)
-    set_state(venv, before)
-    journal = os.path.join(venv.path, JOURNAL)
-    reached, said, step = [], 0, 0
-    while True:
-        step += 1
-        result = kill_at(venv, command, step)
-        killed = result.returncode == KILLED
-        assert killed or result.returncode == 0, result.stderr
-        listed = venv.pip("list")
-        said += RESTORED in listed.stderr
-        assert "Traceback" not in listed.stderr, listed.stderr
-        assert not os.path.exists(journal), f"step {step}: the journal is still there"
-        actual = trees.tree(venv)
-        matches = [i for i, state in enumerate(states) if actual == state]
-        assert matches, f"{case}, killed at step {step}: " + "\n".join(
-            f"{p}: {a} (expected {e})" for p, a, e in trees.differences(actual, states[0])[:20]
-        )
-        reached.append(max(matches))
-        assert reached == sorted(reached), f"{case}: went back to an earlier state at step {step}: {reached}"
-        if not killed:
-            break
-        if max(matches) != 0:
-            set_state(venv, before)
-    assert reached[-1] == len(states) - 1  # the unkilled run finished
-    assert said > 0
-    print(f"{case}: {step - 1} kill points, states reached {reached}, 0 differences")
-
+    kill_points = sweep(journal_venv, case, KILLED)
     # The control: main's code writes no journal; the same kill, its journal removed, leaves damage.
     if case == "install-new":
         return  # every journal step of a new install falls between whole states: see test_journal_random
-    set_state(venv, before)
-    damaged = 0
-    for mid in range(2, step - 1, 2):
-        kill_at(venv, command, mid)
-        if os.path.exists(journal):
-            os.unlink(journal)
-        venv.pip("list")
-        damaged += trees.tree(venv) not in states
-        set_state(venv, before)
-    assert damaged > 0, f"{case}: no kill point left damage without the journal"
+    assert control(journal_venv, case, kill_points) > 0, f"{case}: no kill point left damage without the journal"

@@ -4,7 +4,7 @@ Each distribution has what a wheel can put in an environment: a package (whose
 files differ between versions), a top-level module, a console script and a
 data file. ``tree(venv)`` is every path they (and pip's stash) can touch, with
 a hash of each file (of byte-code without its header's mtime): site-packages entries of these distributions, ``~``
-folders pip stashes into, and the whole of bin/ and share/.
+folders pip stashes into, and the whole of bin/ (Scripts\\ on Windows) and share/.
 """
 
 import hashlib
@@ -53,7 +53,9 @@ def tree(venv):
     """{relative path: hash, "dir" or "link:<target>"} of what these distributions touch."""
     site = venv.site_packages
     roots = [os.path.join(site, n) for n in sorted(os.listdir(site)) if ours(n)]
-    roots += [os.path.join(venv.path, d) for d in ("bin", "share") if os.path.isdir(os.path.join(venv.path, d))]
+    roots += [
+        os.path.join(venv.path, d) for d in ("bin", "Scripts", "share") if os.path.isdir(os.path.join(venv.path, d))
+    ]
     found = {}
     for root in roots:
         for path in [root, *_walk(root)]:
@@ -76,6 +78,10 @@ def _describe(path):
         return "link:" + os.readlink(path)
     if stat.S_ISDIR(mode):
         return "dir"
+    if path.endswith(".exe"):
+        # pip's Windows launcher for a console script ends with a zip written at install
+        # time (its entries' times): two installs of one wheel differ there, so only the name counts.
+        return "exe"
     with open(path, "rb") as f:
         data = f.read()
     # Byte-code and RECORD name the source's mtime (the pyc header, its hash in RECORD):
@@ -84,7 +90,9 @@ def _describe(path):
         data = data[16:]
     elif os.path.basename(path) == "RECORD":
         lines = data.decode().splitlines()
-        data = "\n".join(line.split(",")[0] if ".pyc," in line else line for line in lines).encode()
+        data = "\n".join(
+            line.split(",")[0] if (".pyc," in line or ".exe," in line) else line for line in lines
+        ).encode()
     return hashlib.sha256(data).hexdigest()[:16]
 
 

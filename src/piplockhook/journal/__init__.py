@@ -60,7 +60,9 @@ FORMAT = "piplockhook-journal 1"
 # journal: step 2k-1 is just before entry k is written, 2k just after it is durable,
 # and the step after the last entry, just before the journal is removed.
 KILL_AT = "PIPLOCKHOOK_TEST_JOURNAL_KILL"
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0)
+# Never inherited by pip's children; binary on Windows, whose os.open is text by
+# default and would write "\r\n" for every "\n" (a journal no reader takes).
+_OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0) | getattr(os, "O_BINARY", 0)
 
 Entry = dict[str, Any]
 NOTICES = ("lost", "blind")  # the entries a notice is made of: nothing in them is replayed
@@ -71,7 +73,7 @@ def sync_directory(path: str) -> None:
     Not on Windows, whose directories cannot be opened."""
     if sys.platform == "win32":
         return
-    fd = os.open(path or ".", os.O_RDONLY | _CLOEXEC)
+    fd = os.open(path or ".", os.O_RDONLY | _OPEN_FLAGS)
     try:
         os.fsync(fd)
     finally:
@@ -98,7 +100,7 @@ class Journal:
         journal = cls(path, -1)
         journal._tick()  # step 1: before the journal exists
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | _CLOEXEC, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | _OPEN_FLAGS, 0o644)
         except FileExistsError:
             journal.carried = notice_at(path)  # FileExistsError where it is not a notice
             journal._fd = _replace(path, [writer, *journal.carried])
@@ -234,7 +236,7 @@ def _replace(path: str, lines: list[Entry]) -> int:
     """Put a journal of `lines` (its writer first) at `path` in one rename; its
     descriptor, open for appending (reopened after the rename: Windows renames no open file)."""
     landing = path + ".new"
-    fd = os.open(landing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o644)
+    fd = os.open(landing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _OPEN_FLAGS, 0o644)
     try:
         os.write(fd, (FORMAT + "\n" + "".join(_line(e) for e in lines)).encode("utf-8", "surrogateescape"))
         os.fsync(fd)
@@ -242,7 +244,7 @@ def _replace(path: str, lines: list[Entry]) -> int:
         os.close(fd)
     os.replace(landing, path)
     sync_directory(os.path.dirname(path))
-    return os.open(path, os.O_WRONLY | os.O_APPEND | _CLOEXEC)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | _OPEN_FLAGS)
 
 
 def writer_entry(command: str, host: str, pidns: str) -> Entry:

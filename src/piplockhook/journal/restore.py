@@ -116,11 +116,18 @@ def _remove(path: str) -> None:
         shutil.rmtree(path)
 
 
+def _key(path: str) -> str:
+    """`path` as a comparison sees it. Windows pips journal a stash's origin in lower case with a
+    trailing separator (pip normalises it), and what a wheel writes as the filesystem spells it."""
+    return os.path.normcase(os.path.normpath(path))
+
+
 def _remove_except(path: str, keep: set[str]) -> None:
-    """Remove `path`, except the paths in `keep` (and the folders that hold them)."""
-    if path in keep:
+    """Remove `path`, except the paths in `keep` (``_key``s; and the folders that hold them)."""
+    key = _key(path)
+    if key in keep:
         return
-    if any(k.startswith(path + os.sep) for k in keep):
+    if any(k.startswith(key + os.sep) for k in keep):
         if os.path.isdir(path) and not os.path.islink(path):
             for child in os.listdir(path):
                 _remove_except(os.path.join(path, child), keep)
@@ -186,8 +193,8 @@ def _undo(group: Group, outcome: Outcome) -> None:
     kept: set[str] = set()
     missing: list[str] = []
     for move in reversed(group.moves):
-        src, dst, base = str(move["src"]), str(move["dst"]), str(move.get("base") or "")
-        kept.add(src)
+        src, dst, base = os.path.normpath(str(move["src"])), str(move["dst"]), str(move.get("base") or "")
+        kept.add(_key(src))
         if os.path.lexists(dst):
             if os.path.lexists(src):
                 if src_is_original:
