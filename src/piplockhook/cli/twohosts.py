@@ -24,7 +24,7 @@ import os
 import shlex
 import signal
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, usage_error
 from piplockhook.filesystems import verdict_at
@@ -137,6 +137,7 @@ def hold(lock_path: str, seconds: float | None) -> int:
             error_line(f"{path} is held already, by {by}: one check --hold at a time (probe it from another host)")
             return EXIT_FAILED
         token = Token(os.environ.get(TEST_HOST) or host_name(), os.getpid(), time.time())
+        previous = _end_on_signals()  # before the line that says it holds: a signal may follow it at once
         try:
             os.ftruncate(fd, 0)
             os.write(fd, token_text(token).encode("utf-8", "surrogateescape"))
@@ -145,7 +146,11 @@ def hold(lock_path: str, seconds: float | None) -> int:
             again = shlex.join([*PROG.split(), "--probe", "--lockfile", lock_path])
             print(f"holding {path} exclusively as {holder(token)} {until}; on the other host run: {again}", flush=True)
             _wait(seconds)
+        except (KeyboardInterrupt, _Ended):  # its way to end
+            pass
         finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             _empty(fd)  # before letting go: a probe never reads a token whose holder has ended
     finally:
         os.close(fd)  # closed before it is removed: an open file removed on NFS leaves a .nfs* file
@@ -162,19 +167,17 @@ def _end(signum: int, frame: object) -> None:
     raise _Ended
 
 
-def _wait(seconds: float | None) -> None:
+def _end_on_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP raise _Ended from now on; the handlers they had, to put back."""
     ending = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
-    previous = {s: signal.signal(s, _end) for s in ending}
+    return {s: signal.signal(s, _end) for s in ending}
+
+
+def _wait(seconds: float | None) -> None:
     deadline = None if seconds is None else time.monotonic() + seconds
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            left = _STEP_SECONDS if deadline is None else deadline - time.monotonic()
-            time.sleep(max(0.0, min(_STEP_SECONDS, left)))
-    except (KeyboardInterrupt, _Ended):
-        pass
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    while deadline is None or time.monotonic() < deadline:
+        left = _STEP_SECONDS if deadline is None else deadline - time.monotonic()
+        time.sleep(max(0.0, min(_STEP_SECONDS, left)))
 
 
 def _empty(fd: int) -> None:
