@@ -81,6 +81,21 @@ CLAIMS = [
         "on plh-server",
         "tests/nfs/test_nfs.py: test_a_pip_on_the_file_server_and_a_pip_on_a_client_exclude_each_other",
     ),
+    (
+        "docs/filesystems.md",
+        "exclusively as pid",
+        "test_two_hosts.py: test_a_holder_on_another_host_excludes_a_probe_here",
+    ),
+    (
+        "docs/filesystems.md",
+        "these hosts exclude each other: /nfs",
+        "test_two_hosts.py: test_a_holder_on_another_host_excludes_a_probe_here",
+    ),
+    (
+        "docs/filesystems.md",
+        "do NOT exclude each other: /nfs",
+        "test_two_hosts.py: test_a_holder_whose_lock_does_not_reach_here",
+    ),
 ]
 
 
