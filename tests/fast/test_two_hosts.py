@@ -141,3 +141,14 @@ def test_a_probe_without_a_holder(capsys, tmp_path, there):
         f"ERROR: piplockhook: check: no piplockhook check --hold holds {lock}.probe: start `piplockhook check --hold "
         f"--lockfile {lock}` on the other host first, then probe here (see piplockhook check --help)\n"
     )
+
+
+def test_a_probe_file_this_user_may_not_write_is_not_held(capsys, monkeypatch, tmp_path):
+    # Another user's (a holder of theirs that was killed): opened read-only, it could hold no token.
+    lock = str(tmp_path / ".lock")
+    monkeypatch.setattr(primitive, "read_only", lambda fd: True)
+    assert main(["check", "--hold", "--lockfile", lock]) == codes.EXIT_FAILED
+    assert capsys.readouterr() == (
+        "",
+        f"ERROR: piplockhook: {lock}.probe is not writable for this user: its owner may hold it, or remove it\n",
+    )

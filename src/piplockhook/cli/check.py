@@ -10,6 +10,9 @@ where we cannot tell (another FUSE filesystem, one we do not know), it warns. Wh
 environment that others only read), the two contend on the lock file itself,
 opened as this user's pip opens it, with requests that never wait; the user is
 then told the truth: reading is locked, writing is the owner's.
+
+Between two hosts, ``--hold`` on one and ``--probe`` on the other take a real
+lock across them (twohosts.py): what no mount table can prove.
 """
 
 from __future__ import annotations

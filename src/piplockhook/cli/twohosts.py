@@ -124,6 +124,9 @@ def hold(lock_path: str, seconds: float | None) -> int:
     path = probe_path(lock_path)
     fd = primitive.open_lock_file(path, True)
     try:
+        if primitive.read_only(fd):  # another user's, left by a holder that was killed
+            error_line(f"{path} is not writable for this user: its owner may hold it, or remove it")
+            return EXIT_FAILED
         try:
             got = primitive.try_lock(fd, True, HOLDER_BYTE)  # past the token: Windows' lock is mandatory
         except OSError as exc:
