@@ -132,6 +132,19 @@ def test_hold_ends_on_sigterm_and_ctrl_c_and_removes_its_file(venv, holding, sig
     )
 
 
+def test_hold_started_in_the_background_of_a_script_ends_on_sigint(venv):
+    # `piplockhook check --hold &` in a script starts with SIGINT ignored: kill -INT must end it all the same.
+    script = f"trap '' INT; exec {piplockhook(venv)} check --hold"
+    holder = Background(["bash", "-c", script], venv.env())
+    try:
+        holder.expect(r"^holding ", stream="stdout", timeout=60)
+        code, out, err = end(holder, signal.SIGINT)
+        assert (code, err) == (0, ""), out
+        assert out.splitlines()[-1] == f"released {venv.lock_path}.probe and removed it"
+    finally:
+        holder.kill()
+
+
 def test_hold_for_seconds_ends_by_itself(venv):
     hold = check(venv, "--hold", "--seconds", "0.5")
     assert (hold.returncode, hold.stderr) == (0, ""), hold

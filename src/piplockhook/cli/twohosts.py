@@ -149,7 +149,7 @@ def hold(lock_path: str, seconds: float | None) -> int:
             again = shlex.join([*PROG.split(), "--probe", "--lockfile", lock_path])
             print(f"holding {path} exclusively as {holder(token)} {until}; on the other host run: {again}", flush=True)
             _wait(seconds)
-        except (KeyboardInterrupt, _Ended):  # its way to end
+        except (KeyboardInterrupt, _Ended):  # its way to end (KeyboardInterrupt: before the handlers were set)
             pass
         finally:
             for signum, handler in previous.items():
@@ -163,7 +163,7 @@ def hold(lock_path: str, seconds: float | None) -> int:
 
 
 class _Ended(Exception):
-    """SIGTERM or SIGHUP: --hold's way to end, as Ctrl-C."""
+    """Ctrl-C, SIGTERM or SIGHUP: --hold's way to end."""
 
 
 def _end(signum: int, frame: object) -> None:
@@ -171,8 +171,10 @@ def _end(signum: int, frame: object) -> None:
 
 
 def _end_on_signals() -> dict[int, Any]:
-    """SIGTERM and SIGHUP raise _Ended from now on; the handlers they had, to put back."""
-    ending = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    """SIGINT, SIGTERM and SIGHUP raise _Ended from now on; the handlers they had,
+    to put back. SIGINT too where it was ignored: a shell starts `--hold &` so,
+    and `kill -INT` must end it there as Ctrl-C does at a terminal."""
+    ending = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
     return {s: signal.signal(s, _end) for s in ending}
 
 
