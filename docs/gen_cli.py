@@ -48,9 +48,11 @@ and 2 for a usage error.
 | {EXIT_FAILED} | a pip run here is NOT locked (not active, or the lock cannot be had) | `status` |
 | {EXIT_FAILED} | the lock was not had: timed out (`--timeout`, `PIPLOCKHOOK_TIMEOUT`) or cannot be used (one `ERROR:` line, as pip's) | `run`, `verify` |
 | {EXIT_FAILED} | the file system refused (`disable` cannot write its marker; a path that cannot be read): one `ERROR:` line | every command |
-| {EXIT_CANCELLED} | Ctrl-C: `ERROR: Operation cancelled by user`, as pip | every command (`run` forwards it to a running COMMAND) |
+| {EXIT_FAILED} | `check --probe`: pips on that host and this one do NOT exclude each other; `check --hold`: another holds the probe file already | `check` |
+| {EXIT_CANCELLED} | Ctrl-C: `ERROR: Operation cancelled by user`, as pip (`check --hold` ends with {EXIT_OK} on Ctrl-C or SIGTERM: its way to end) | every command (`run` forwards it to a running COMMAND) |
 | {EXIT_PIPE_CLOSED} | stdout's reader went away (`piplockhook verify --json` piped into `head -1`): nothing more is written | every command |
 | {EXIT_USAGE} | a usage error, or a bad setting (`PIPLOCKHOOK*`, `--timeout`, `--lockfile`): one `ERROR:` line, nothing changed | every command |
+| {EXIT_USAGE} | `check --probe` can prove nothing: no `check --hold` holds the probe file, or it holds it on this same host | `check` |
 | N | COMMAND's own exit status | `run` |
 | {EXIT_CANNOT_EXECUTE}, {EXIT_NOT_FOUND} | COMMAND cannot be executed, is not found (as a shell) | `run` |
 | {EXIT_SIGNAL_BASE}+N | COMMAND was ended by signal N | `run` |

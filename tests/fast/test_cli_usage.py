@@ -57,6 +57,17 @@ def test_help_command_is_the_command_s_own_help(capsys, name):
         (["run"], "ERROR: piplockhook: run: no COMMAND to run (see piplockhook run --help)"),
         (["status", "x"], "ERROR: piplockhook: status: unrecognized arguments: x (see piplockhook status --help)"),
         (["run", "--timeout", "soon", "true"], "ERROR: piplockhook: --timeout='soon' is not valid: "),
+        (
+            ["check", "--hold", "--probe"],
+            "ERROR: piplockhook: check: argument --probe: not allowed with argument --hold",
+        ),
+        (
+            ["check", "--seconds", "5"],
+            "ERROR: piplockhook: check: --seconds is for --hold (see piplockhook check --help)",
+        ),
+        (["check", "--probe", "--seconds", "5"], "ERROR: piplockhook: check: --seconds is for --hold"),
+        (["check", "--hold", "--seconds", "0"], "ERROR: piplockhook: check: argument --seconds: '0' is not a number"),
+        (["check", "--hold", "--seconds", "soon"], "ERROR: piplockhook: check: argument --seconds: 'soon' is not a"),
     ],
 )
 def test_usage_errors_are_one_line_with_one_prefix_word(capsys, argv, line):

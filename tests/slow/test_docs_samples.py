@@ -9,11 +9,12 @@ import pkgutil
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 
 import pytest
-from procs import TIMEOUT
+from procs import TIMEOUT, Background
 
 import piplockhook
 
@@ -80,6 +81,21 @@ CLAIMS = [
         "on plh-server",
         "tests/nfs/test_nfs.py: test_a_pip_on_the_file_server_and_a_pip_on_a_client_exclude_each_other",
     ),
+    (
+        "docs/filesystems.md",
+        "exclusively as pid",
+        "test_two_hosts.py: test_a_holder_on_another_host_excludes_a_probe_here",
+    ),
+    (
+        "docs/filesystems.md",
+        "these hosts exclude each other: /nfs",
+        "test_two_hosts.py: test_a_holder_on_another_host_excludes_a_probe_here",
+    ),
+    (
+        "docs/filesystems.md",
+        "do NOT exclude each other: /nfs",
+        "test_two_hosts.py: test_a_holder_whose_lock_does_not_reach_here",
+    ),
 ]
 
 
@@ -115,11 +131,15 @@ def loosen(sample, venv_path):
     return "".join(out)
 
 
-def run_in(venv, script, cwd=None, **env):
+def env_in(venv, **env):
     environment = venv.env(**env)
     environment["PATH"] = venv.bin + os.pathsep + environment["PATH"]
+    return environment
+
+
+def run_in(venv, script, cwd=None, **env):
     return subprocess.run(
-        ["bash", "-c", script], env=environment, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT
+        ["bash", "-c", script], env=env_in(venv, **env), cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT
     )
 
 
@@ -352,33 +372,54 @@ def test_command_lines_run(make_venv, wheelhouse, tmp_path, page):
     log = str(tmp_path / "probe.log")
     lines = [re.sub(r"\s+#\s.*$", "", line).strip() for line in command_lines(page)]
     assert lines
-    for line in filter(None, lines):
-        line = re.sub(r"(?<=[\s=])/(?=\w)", str(tmp_path) + "/", line)
-        argv = shlex.split(line)
-        lock = venv.lock_path
-        if "--lockfile" in argv:
-            lock = argv[argv.index("--lockfile") + 1]
-        result = run_in(
-            venv,
-            f"PATH={shlex.quote(work)}/bin:$PATH; {line}",
-            cwd=work,
-            PROBE_LOG=log,
-            PROBE_LOCK=lock,
-            PIPLOCKHOOK_DEBUG="1",
-        )
-        assert result.returncode == 0 and "Traceback" not in result.stderr, (line, result.stdout, result.stderr)
-        if argv[:2] == ["piplockhook", "run"]:
-            options = argv[2 : argv.index("--")]
-            with open(log) as f:
-                recorded = f.read().split()[-1]
-            assert recorded == ("shared" if {"-s", "--shared"} & set(options) else "exclusive"), line
-        if "pip install" in line:
-            assert re.search(r"acquired (shared|exclusive) lock", result.stderr), (line, result.stderr)
-        if "['active']" in line:
-            assert result.stdout.strip() == "True", line
-        if line in ("piplockhook disable", "piplockhook enable"):
-            default = "off" if line.endswith("disable") else "on"
-            assert f"default: {default}" in run_in(venv, "piplockhook status").stdout, line
+    holding = []  # a `check --hold` line runs until the `check --probe` line after it has run
+    try:
+        for line in filter(None, lines):
+            run_command_line(venv, tmp_path, work, log, line, holding)
+    finally:
+        for holder in holding:
+            holder.kill()
+
+
+def run_command_line(venv, tmp_path, work, log, line, holding):
+    """One line of test_command_lines_run."""
+    line = re.sub(r"(?<=[\s=])/(?=\w)", str(tmp_path) + "/", line)
+    argv = shlex.split(line)
+    if argv[:3] == ["piplockhook", "check", "--hold"]:
+        # As if on another host, so that the probe line proves something on this one
+        env = env_in(venv, PIPLOCKHOOK_TEST_HOST="plh-other")
+        holding.append(Background(["bash", "-c", f"PATH={shlex.quote(work)}/bin:$PATH; exec {line}"], env))
+        holding[-1].expect(r"^holding ", stream="stdout")
+        return
+    lock = venv.lock_path
+    if "--lockfile" in argv:
+        lock = argv[argv.index("--lockfile") + 1]
+    result = run_in(
+        venv,
+        f"PATH={shlex.quote(work)}/bin:$PATH; {line}",
+        cwd=work,
+        PROBE_LOG=log,
+        PROBE_LOCK=lock,
+        PIPLOCKHOOK_DEBUG="1",
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, (line, result.stdout, result.stderr)
+    if argv[:2] == ["piplockhook", "run"]:
+        options = argv[2 : argv.index("--")]
+        with open(log) as f:
+            recorded = f.read().split()[-1]
+        assert recorded == ("shared" if {"-s", "--shared"} & set(options) else "exclusive"), line
+    if "pip install" in line:
+        assert re.search(r"acquired (shared|exclusive) lock", result.stderr), (line, result.stderr)
+    if "['active']" in line:
+        assert result.stdout.strip() == "True", line
+    if line in ("piplockhook disable", "piplockhook enable"):
+        default = "off" if line.endswith("disable") else "on"
+        assert f"default: {default}" in run_in(venv, "piplockhook status").stdout, line
+    if argv[:3] == ["piplockhook", "check", "--probe"]:
+        assert result.stdout.startswith("these hosts exclude each other: "), (line, result.stdout)
+        holder = holding.pop()
+        holder.proc.send_signal(signal.SIGTERM)
+        assert holder.finish(timeout=30)[0] == 0, holder.output()
 
 
 @pytest.mark.slow

@@ -10,18 +10,23 @@ where we cannot tell (another FUSE filesystem, one we do not know), it warns. Wh
 environment that others only read), the two contend on the lock file itself,
 opened as this user's pip opens it, with requests that never wait; the user is
 then told the truth: reading is locked, writing is the owner's.
+
+Between two hosts, ``--hold`` on one and ``--probe`` on the other take a real
+lock across them (twohosts.py): what no mount table can prove.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
 import threading
 from typing import Callable
 
-from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command
+from piplockhook.cli import twohosts
+from piplockhook.cli.base_command import EXIT_FAILED, EXIT_OK, Command, usage_error
 from piplockhook.cli.status import read_only_environment, read_only_note, unlocked_effect
 from piplockhook.filesystems import ELSEWHERE, Mount, Verdict, mount_of, verdict_at
 from piplockhook.locations import location_for_options, why_unlockable
@@ -29,9 +34,11 @@ from piplockhook.lock import primitive
 from piplockhook.settings import Settings
 
 EPILOG = """\
-example:
+examples:
   piplockhook check
   PIPLOCKHOOK_LOCKFILE=/nfs/venv/.lock piplockhook check
+  piplockhook check --hold --lockfile /nfs/venv/.lock     # on one host: holds until Ctrl-C
+  piplockhook check --probe --lockfile /nfs/venv/.lock    # meanwhile, on another host
 
 Exit status 0 when locking works here (warnings may still be printed), 1 when
 it does not: each such line says what a pip here does then and, on a "hint:"
@@ -40,7 +47,17 @@ fails where pips on other hosts would not see the lock: NFS with local_lock or
 nolock, GPFS, Lustre without flock, SMB with nobrl, 9p, virtiofs, sshfs (the
 line says the fix in brackets). A user who may only read the environment is tested on the lock
 file itself, read-only as its pip opens it (its pips that read are locked;
-writing is the owner's)."""
+writing is the owner's).
+
+Between two hosts, --hold and --probe prove what one host cannot. --hold takes
+the lock's own primitive exclusively on <lock>.probe beside the lock (never the
+lock: pips go on), writes its host and pid in it and prints one line once it
+holds it; it ends on Ctrl-C, SIGTERM or after --seconds, removes the file and
+exits 0 (1 if another holds it already). --probe, on another host, asks for
+that file shared and exclusive, never waiting: exit 0 when it was refused
+(these hosts exclude each other), 1 when it was granted (they do NOT: a
+"hint:" line says the fix), 2 when nothing can be proven (no --hold holds it,
+or it holds it on this same host)."""
 
 # The other process: takes what it is told on stdin, answers on stdout.
 _PEER = r"""
@@ -190,8 +207,38 @@ def contend_on(path: str, timeout: float = 20.0) -> tuple[bool, str]:
     return _contend(path, False, _without_waiting, path, timeout)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    between = parser.add_mutually_exclusive_group()
+    between.add_argument(
+        "--hold", action="store_true", help="hold the lock's probe file here, for --probe on another host"
+    )
+    between.add_argument(
+        "--probe", action="store_true", help="do pips here and on the host that runs --hold exclude each other?"
+    )
+    parser.add_argument(
+        "--seconds", metavar="N", type=_seconds, help="with --hold: let go after N seconds (default: at Ctrl-C)"
+    )
+    parser.add_argument("--lockfile", metavar="PATH", help="check PATH instead of the environment's pip lock")
+
+
+def _seconds(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds above 0")
+    return seconds
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     where = location_for_options(None, settings.lockfile)
+    if args.seconds is not None and not args.hold:
+        return usage_error(twohosts.PROG, "--seconds is for --hold")
+    if args.hold:
+        return twohosts.hold(where.path, args.seconds)
+    if args.probe:
+        return twohosts.probe(where.path)
     unlockable = why_unlockable(where.path)
     if unlockable:  # the same words as status: what a pip here does then, and the fix
         does, _, hint = unlocked_effect(where.path)
@@ -266,4 +313,6 @@ def lines(works: bool, problem: str, where: str, what: str, proof: str, verdict:
     return said
 
 
-COMMAND = Command("check", "prove that locking works on the lock's filesystem", main, epilog=EPILOG)
+COMMAND = Command(
+    "check", "prove that locking works on the lock's filesystem", main, epilog=EPILOG, add_arguments=add_arguments
+)
