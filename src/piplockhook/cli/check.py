@@ -4,9 +4,10 @@ Two processes contend for one scratch file beside the lock: while one holds it
 exclusively the other must get neither mode; while one holds it shared the other
 must get shared but not exclusive. The mount is then looked up in
 filesystems.ROWS: where pips on other hosts would not see the lock (NFS with
-local_lock or nolock, GPFS, Lustre without flock, SMB with nobrl, 9p,
-virtiofs, sshfs) the check fails, as two processes here cannot show that;
-where we cannot tell (another FUSE filesystem, one we do not know), it warns. Where this user may make no file beside the lock (a root-owned
+local_lock or nolock, Lustre without flock, SMB with nobrl, 9p, virtiofs,
+sshfs) the check fails, as two processes here cannot show that; where we
+cannot tell (another FUSE filesystem, one we do not know), it warns. Where
+this user may make no file beside the lock (a root-owned
 environment that others only read), the two contend on the lock file itself,
 opened as this user's pip opens it, with requests that never wait; the user is
 then told the truth: reading is locked, writing is the owner's.
@@ -44,8 +45,8 @@ Exit status 0 when locking works here (warnings may still be printed), 1 when
 it does not: each such line says what a pip here does then and, on a "hint:"
 line, the fix. On Linux it also reads the mount (/proc/mounts, statfs) and
 fails where pips on other hosts would not see the lock: NFS with local_lock or
-nolock, GPFS, Lustre without flock, SMB with nobrl, 9p, virtiofs, sshfs (the
-line says the fix in brackets). A user who may only read the environment is tested on the lock
+nolock, Lustre without flock, SMB with nobrl, 9p, virtiofs, sshfs (the line
+says the fix in brackets). A user who may only read the environment is tested on the lock
 file itself, read-only as its pip opens it (its pips that read are locked;
 writing is the owner's).
 
