@@ -318,6 +318,36 @@ def test_a_flock_alone_on_the_file_server_does_not_exclude_a_client():
     assert took == "got" and "waiting" not in listed and "acquired shared lock" in listed
 
 
+# -- the two-host check users run (issue 31): check --hold on one host, --probe on another
+
+
+@pytest.mark.parametrize(
+    ("kind", "holder_host", "probe_host", "excluded"),
+    [("v4", "a", "b", True), ("local", "a", "b", False), ("v4", "server", "b", True), ("v4", "b", "server", True)],
+)
+def test_the_two_host_check_says_whether_the_hosts_exclude_each_other(kind, holder_host, probe_host, excluded):
+    lab.nfs("mount", kind)
+    hold = Job(holder_host, "piplockhook check --hold --seconds 300 >/lab/hold.out 2>/lab/hold.err")
+    try:
+        lab.wait_for(lambda: lab.read("hold.out").startswith("holding ") or hold.done(), 120, "check --hold")
+        assert not hold.done(), lab.read("hold.err")
+        probe = run(probe_host, "piplockhook check --probe", check=False)
+        mount = "NFSv4.2" if kind == "v4" else "NFSv3 local_lock=all"
+        note(
+            f"check --hold on {holder_host}, --probe on {probe_host} ({mount}): exit {probe.returncode}: {probe.stdout.strip()}"
+        )
+        assert probe.returncode == (0 if excluded else 1), (probe.stdout, probe.stderr)
+        assert (
+            "these hosts exclude each other" if excluded else "these hosts do NOT exclude each other"
+        ) in probe.stdout
+        assert f"on plh-{holder_host}" in probe.stdout
+    finally:
+        run(holder_host, "pkill -INT -f 'check --hold' || true")
+        status, _, _ = hold.wait(120)
+        lab.nfs("mount", "v4")
+    assert status == 0, lab.read("hold.err")
+
+
 # -- the server restarts; a holder host crashes
 
 
