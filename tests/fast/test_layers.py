@@ -196,3 +196,13 @@ def test_the_checker_sees_every_form_of_import():
     assert imports_of("cli.status") >= {"lock", "lock.holders"}  # `from piplockhook.lock import holders`
     assert imports_of("lock.environment", types_only=True) == {"lock.holders", "locations", "settings"}
     assert "uvlock" in imports_of("locations")  # inside a function
+
+
+def test_every_test_module_has_its_own_name():
+    # pytest imports test modules by their basename (no packages here): two
+    # tiers with one name stop the whole suite's collection.
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    names = [
+        name for _, _, files in os.walk(tests) for name in files if name.startswith("test_") and name.endswith(".py")
+    ]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
