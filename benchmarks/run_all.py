@@ -66,8 +66,8 @@ INTRO = """\
 In one line: piplockhook adds about 1 % to the start-up of processes that
 are not pip (over any `.pth` file; P1), 1–3 % to an uncontended pip (P2), lets
 parallel installs finish about as fast as unlocked ones and ~40 % sooner than
-taking turns (P3), and takes and releases a lock in about a third of a
-millisecond (P5); the figures below are as measured.
+taking turns (P3), and takes and releases a lock in well under a
+millisecond (0.06–0.4 ms, P5); the figures below are as measured.
 
 Measured by the scripts in `benchmarks/`, each running the baseline and
 piplockhook side by side in one run (interleaved where it matters) and printing
