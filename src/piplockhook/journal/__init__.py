@@ -209,7 +209,12 @@ def notice_at(path: str) -> list[Entry]:
     writer, entries = found
     if not entries or any(e.get("op") not in NOTICES for e in entries):
         raise FileExistsError(f"{path}: the journal of a writer, not a notice")
-    return [e if "of" in e else {**e, "of": writer} for e in entries]
+    return of_writer(entries, writer)
+
+
+def of_writer(notices: list[Entry], writer: Entry) -> list[Entry]:
+    """`notices`, each naming the dead writer it tells about (``of``): `writer` where none is named."""
+    return [n if "of" in n else {**n, "of": writer} for n in notices]
 
 
 def write_notice(path: str, notices: list[Entry]) -> int:

@@ -30,7 +30,7 @@ import os
 import shutil
 import time
 
-from piplockhook.journal import Entry, Unreadable, read, sync_directory, write_notice
+from piplockhook.journal import Entry, Unreadable, of_writer, read, sync_directory, write_notice
 from piplockhook.report import Reporter
 
 RESTORE_SUFFIX = ".piplockhook-restore"  # a copy across filesystems lands here first
@@ -248,30 +248,43 @@ def _lost(group: Group, paths: list[str], why: str) -> Entry:
 # -- the whole restore, and its line
 
 
+def _parse(path: str) -> tuple[Entry, list[Group], list[Entry]] | None:
+    """The journal at `path`: its writer, its groups, its notices (None: no journal);
+    Unreadable where it cannot be followed (an entry without a field it needs, too)."""
+    found = read(path)
+    if found is None:
+        return None
+    writer, entries = found
+    try:
+        groups, notices = groups_of(entries)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unreadable(str(exc)) from None
+    return writer, groups, notices
+
+
 def restore(path: str, reporter: Reporter, host: str) -> bool:
     """Restore from the journal at `path` (held: the exclusive lock), say so in one
     line, and remove the journal (or leave a notice of what could not be
     restored). `host`: this host's name, as the journal names its writer's.
     False where the journal cannot be followed (it stays)."""
     try:
-        found = read(path)
-        if found is None:
-            return True
-        writer, entries = found
-        groups, notices = groups_of(entries)
-    except (Unreadable, KeyError, TypeError, ValueError) as exc:
+        parsed = _parse(path)
+    except Unreadable as exc:
         reporter.warning(
             f"found the journal of a pip that died while changing this environment ({path}), but cannot "
             f"read it ({exc}); nothing was undone: run `piplockhook verify`"
         )
         return False
+    if parsed is None:
+        return True
+    writer, groups, notices = parsed
     outcome = Outcome()
     for group in groups:
         (_finish if group.finished else _undo)(group, outcome)
     fresh = any("of" not in n for n in notices)  # its writer's own (a notice names each writer: `of`)
-    notices = [n if "of" in n else {**n, "of": writer} for n in notices]
+    notices = of_writer(notices, writer)
     _still(notices, outcome)
-    left = [n if "of" in n else {**n, "of": writer} for n in [*outcome.lost, *outcome.blind]]
+    left = of_writer([*outcome.lost, *outcome.blind], writer)
     if not left:
         _remove_journal(path)
     elif groups or fresh or left != notices:  # a notice that says the same is not written again
@@ -367,13 +380,12 @@ def pending(path: str, host: str) -> tuple[str, Entry, str]:
     writer's (a living one's, or a dead one's that the next locking command
     restores); UNREADABLE."""
     try:
-        found = read(path)
-        if found is None:
-            return "", {}, ""
-        writer, entries = found
-        groups, notices = groups_of(entries)
-    except (Unreadable, KeyError, TypeError, ValueError) as exc:
+        parsed = _parse(path)
+    except Unreadable as exc:
         return UNREADABLE, {}, f"a journal that cannot be read ({path}: {exc}): run `piplockhook verify`"
+    if parsed is None:
+        return "", {}, ""
+    writer, groups, notices = parsed
     if groups:
         return JOURNAL, writer, ""
     outcome = Outcome()
