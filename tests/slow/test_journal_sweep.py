@@ -27,8 +27,10 @@ def journal_venv(make_venv, wheelhouse):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_kill_point_is_undone_by_the_next_pip_list(journal_venv, case):
-    kill_points = sweep(journal_venv, case, KILLED)
+    kill_points, states = sweep(journal_venv, case, KILLED)
     # The control: main's code writes no journal; the same kill, its journal removed, leaves damage.
     if case == "install-new":
         return  # every journal step of a new install falls between whole states: see test_journal_random
-    assert control(journal_venv, case, kill_points) > 0, f"{case}: no kill point left damage without the journal"
+    assert control(journal_venv, case, kill_points, states) > 0, (
+        f"{case}: no kill point left damage without the journal"
+    )

@@ -72,7 +72,8 @@ def kill_at(venv, command, step):
 
 
 def sweep(venv, case, killed_status):
-    """Kill the case's command at every journal step; return the number of kill points.
+    """Kill the case's command at every journal step; return (the number of kill points,
+    the trees pip leaves when it fails: for ``control``).
     `killed_status`: the exit status of a pip so killed (-9 for SIGKILL; 15 on Windows)."""
     before, command = CASES[case]
     states = expected_trees(venv, before, command)
@@ -102,14 +103,13 @@ def sweep(venv, case, killed_status):
     assert reached[-1] == len(states) - 1  # the unkilled run finished
     assert said > 0
     print(f"{case}: {step - 1} kill points, states reached {reached}, 0 differences")
-    return step - 1
+    return step - 1, states
 
 
-def control(venv, case, kill_points):
+def control(venv, case, kill_points, states):
     """The same kills with each journal removed before the next pip (as code that
-    writes none): how many of them left a tree pip would never leave."""
+    writes none): how many of them left a tree that is none of `states` (``sweep``'s)."""
     before, command = CASES[case]
-    states = expected_trees(venv, before, command)
     set_state(venv, before)
     journal = venv.lock_path + ".journal"
     damaged = 0

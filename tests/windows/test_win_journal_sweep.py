@@ -24,5 +24,5 @@ def win_journal(win_wheelhouse, tmp_path_factory):
 
 @pytest.mark.parametrize("case", ["upgrade", "uninstall"])
 def test_every_kill_point_is_undone_by_the_next_pip_list(win_journal, case):
-    kill_points = sweep(win_journal, case, TERMINATED)
-    assert control(win_journal, case, kill_points) > 0, f"{case}: no kill point left damage without the journal"
+    kill_points, states = sweep(win_journal, case, TERMINATED)
+    assert control(win_journal, case, kill_points, states) > 0, f"{case}: no kill point left damage without the journal"
