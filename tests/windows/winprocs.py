@@ -49,11 +49,16 @@ WINDOWS_PROBLEMS = {
 }
 
 
-# Wine now and then starts a launcher's child (pip.exe -> python.exe) without
-# usable standard handles: it exits 1 having printed nothing at all, which no
-# pip, interpreter or command of ours does when it fails. Such a run is Wine's,
-# not the program's: it is run again, a bounded number of times.
-SILENT_EXIT_TRIES = 3
+# Exit 1 with nothing printed at all is no failure of pip, python.exe or
+# ours: under Wine it is a Windows program whose wineserver went away under
+# it (`wineserver -k` by another user of the prefix: .ci/wine now lets one
+# use a cache at a time), or a launcher (pip.exe) that could not start its
+# python.exe, whose "Fatal error in launcher" reaches only a console, not a
+# pipe. It is not run again: the failure says so.
+SILENT_EXIT = (
+    "exit 1 with no output at all: the Wine server ended under it (wineserver -k, or killed), "
+    "or the launcher could not start its python.exe (Wine shows its error only on a console)"
+)
 
 
 def silent_exit(result):
@@ -118,12 +123,10 @@ class WinPython:
         return [WINE, *args]
 
     def run(self, args, env=None, timeout=TIMEOUT, check=True):
-        for _ in range(SILENT_EXIT_TRIES):
-            result = self._completed(self.argv(args), env, timeout)
-            if not silent_exit(result):
-                break
+        result = self._completed(self.argv(args), env, timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+            why = f" ({SILENT_EXIT})" if silent_exit(result) else ""
+            raise AssertionError(f"{args} exited {result.returncode}{why}\n{result.stdout}\n{result.stderr}")
         return result
 
     def run_in_pty(self, args, env=None, timeout=TIMEOUT):
