@@ -17,7 +17,7 @@ import sys
 import textwrap
 
 import pytest
-from procs import Background, lock_holders, wait_until
+from procs import Background, Orphans, lock_holders, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -75,15 +75,11 @@ def clean_journal(venv):
 @pytest.fixture
 def started():
     """Background processes, and pids of commands whose parent a test kills: all ended at teardown."""
-    procs, pids = [], []
+    procs, pids = [], Orphans()
     yield procs, pids
     for proc in procs:
         proc.kill()
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    pids.kill()
 
 
 def start_command(venv, runner, script, started):

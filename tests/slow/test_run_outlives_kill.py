@@ -11,7 +11,7 @@ import sys
 import textwrap
 
 import pytest
-from procs import Background, lock_holders, wait_until
+from procs import Background, Orphans, lock_holders, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,13 +79,9 @@ def command_script(tmp_path):
 @pytest.fixture
 def orphans():
     """Pids of commands whose parent the test kills: ended at teardown."""
-    pids = []
+    pids = Orphans()
     yield pids
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    pids.kill()
 
 
 def test_killed_run_keeps_the_lock_while_its_command_runs(venv, command_script, orphans):

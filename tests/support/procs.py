@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -252,6 +253,35 @@ def lock_waiters(path):
 def lock_holders(path):
     """{pid: mode} of the processes holding a flock on `path` (/proc/locks)."""
     return _flocks(path, waiting=False)
+
+
+class Orphans:
+    """Pids of commands whose parent a test kills, each with its start time: at
+    teardown (``kill``) each one still that process is SIGKILLed; a pid the
+    machine has since given to another process is left alone (Linux: /proc)."""
+
+    def __init__(self):
+        self._started = []
+
+    def append(self, pid):
+        self._started.append((pid, _start_time(pid)))
+
+    def kill(self):
+        for pid, start in self._started:
+            if start is not None and _start_time(pid) == start:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def _start_time(pid):
+    """When process `pid` started (/proc/PID/stat's 22nd field, in clock ticks); None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
 
 
 def wait_until(predicate, timeout=30, what="condition"):
