@@ -4,8 +4,9 @@ venvs and real pips: marked slow by this folder), tests/windows and tests/nfs
 (their tiers, collected only when .ci/wine or .ci/nfs runs them). What they
 share is tests/support/, put on sys.path here: the processes (procs), the test
 distributions (packages, plh_backend), the stress driver (stress), the lock
-table every tier runs (locktable), the lock holders and probes, and the
-session fixtures (fixtures.py, imported here).
+table every tier runs (locktable), the lock holders and probes, a pip that
+stops itself mid-write (stopwriting), and the session fixtures (fixtures.py,
+imported here).
 """
 
 import os

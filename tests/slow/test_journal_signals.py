@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+import stopwriting
 import trees
 from journalsweep import set_state, unhooked
 from plh_backend import write_wheel
@@ -30,8 +31,6 @@ def big(make_venv, wheelhouse):
     """A venv, and the trees before and after the upgrade of plhbig 1.0 to 2.0."""
     trees.build(wheelhouse)
     venv = make_venv()
-    with open(os.path.join(venv.site_packages, "00-plh-test-stop.pth"), "w") as f:
-        f.write("import os; exec(os.environ.get('PLH_TEST_STOP', ''), {})\n")  # see writing()
     set_state(venv, ["plhbig==2.0"])
     after = trees.tree(venv)
     set_state(venv, ["plhbig==1.0"])
@@ -65,41 +64,18 @@ def new_files(venv):
     return 0
 
 
-# Run by the venv's 00-plh-test-stop.pth in a pip started by writing(): an audit hook
-# that stops the process (SIGSTOP) as it opens for writing the file after the first
-# WRITTEN it writes in FOLDER.
-STOP_WHILE_WRITING = """
-import os, signal, sys
-def _stop(event, args, left=[WRITTEN + 1]):
-    if event == "open" and isinstance(args[1], str) and "w" in args[1] and str(args[0]).startswith(FOLDER):
-        left[0] -= 1
-        if left[0] == 0:
-            os.kill(os.getpid(), signal.SIGSTOP)
-sys.addaudithook(_stop)
-"""
-
-
 def writing(venv, **env):
-    """A pip upgrading plhbig, stopped (SIGSTOP, by itself) once it has written 300
-    of 2.0's 3000 modules, whatever the machine's load. The caller sends its
-    signal (and SIGCONT, for one the process must handle)."""
-    folder = os.path.join(venv.site_packages, trees.BIG) + os.sep
-    code = STOP_WHILE_WRITING.replace("WRITTEN", "300").replace("FOLDER", repr(folder))
-    pip = start(venv, PLH_TEST_STOP=code, **env)
+    """A pip upgrading plhbig, stopped (SIGSTOP, by itself: tests/support/stopwriting.py)
+    once it has written 300 of 2.0's 3000 modules, whatever the machine's load. The
+    caller sends its signal (and SIGCONT, for one the process must handle)."""
+    pip = start(venv, **stopwriting.env(os.path.join(venv.site_packages, trees.BIG), 300), **env)
     try:
-        wait_until(lambda: _stopped(pip), timeout=TIMEOUT, what="pip writing plhbig 2.0")
+        stopwriting.wait_stopped(pip, TIMEOUT, "pip writing plhbig 2.0")
     except BaseException:
         finish(pip)
         raise
     assert new_files(venv) == 300
     return pip
-
-
-def _stopped(process):
-    """True once `process` is stopped; an AssertionError if it ended instead."""
-    pid, status = os.waitpid(process.pid, os.WNOHANG | os.WUNTRACED)
-    assert pid == 0 or os.WIFSTOPPED(status), f"pip ended before it wrote plhbig 2.0 (status {status})"
-    return pid != 0
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])

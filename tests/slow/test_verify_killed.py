@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 
 import pytest
+import stopwriting
 from plh_backend import _record_hash
 from procs import TIMEOUT, wait_until
 
@@ -133,16 +134,19 @@ def test_a_pip_killed_mid_upgrade_is_put_back_by_verify_repair(big, big_wheels):
     before, listed = tree(venv), venv.installed()
     assert listed[BIG] == "1.0"
     stash = os.path.join(site, "~" + BIG[1:])
-    killed = kill_upgrade(
-        venv,
-        big_wheels,
-        env,
-        lambda: os.path.isdir(stash) and files_in(os.path.join(site, BIG)) >= KILL_AFTER,
-        "pip writing 2.0 after it stashed 1.0",
+    # Killed as it opens its 301st file of 2.0 (it stops itself there: tests/support/stopwriting.py).
+    pip = subprocess.Popen(
+        [os.path.join(venv.bin, "pip"), "install", "--find-links", big_wheels, f"{BIG}==2.0"],
+        env={**env, **stopwriting.env(os.path.join(site, BIG), KILL_AFTER)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    assert killed, "pip finished before it could be killed mid-upgrade: make the wheel bigger"
-    written = files_in(os.path.join(site, BIG))
-    assert KILL_AFTER <= written < MODULES + 1
+    try:
+        stopwriting.wait_stopped(pip, TIMEOUT, "pip writing 2.0 after it stashed 1.0")
+    finally:
+        pip.kill()
+        pip.wait(timeout=10)
+    assert os.path.isdir(stash) and files_in(os.path.join(site, BIG)) == KILL_AFTER
     assert BIG not in venv.installed()  # 1.0 in pip's stash, 2.0 without .dist-info: gone from pip list
     assert os.path.isdir(os.path.join(site, f"~{BIG[1:]}-1.0.dist-info"))
 
