@@ -110,7 +110,7 @@ def big(venv, tmp_path):
 
 
 def kill_upgrade(venv, big_wheels, env, ready, what):
-    """Start `pip install plhbig==2.0` over 1.0 and SIGKILL it once `ready()`
+    """Start `pip install plhbig==2.0` over 1.0 and SIGKILL it once `ready(pip)`
     (polled, bounded); False if pip had ended by then."""
     pip = subprocess.Popen(
         [os.path.join(venv.bin, "pip"), "install", "--find-links", big_wheels, f"{BIG}==2.0"],
@@ -119,7 +119,7 @@ def kill_upgrade(venv, big_wheels, env, ready, what):
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: ready() or pip.poll() is not None, timeout=TIMEOUT, what=what)
+        wait_until(lambda: ready(pip) or pip.poll() is not None, timeout=TIMEOUT, what=what)
         killed = pip.poll() is None
         pip.send_signal(signal.SIGKILL)
     finally:
@@ -135,17 +135,14 @@ def test_a_pip_killed_mid_upgrade_is_put_back_by_verify_repair(big, big_wheels):
     assert listed[BIG] == "1.0"
     stash = os.path.join(site, "~" + BIG[1:])
     # Killed as it opens its 301st file of 2.0 (it stops itself there: tests/support/stopwriting.py).
-    pip = subprocess.Popen(
-        [os.path.join(venv.bin, "pip"), "install", "--find-links", big_wheels, f"{BIG}==2.0"],
-        env={**env, **stopwriting.env(os.path.join(site, BIG), KILL_AFTER)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    killed = kill_upgrade(
+        venv,
+        big_wheels,
+        {**env, **stopwriting.env(os.path.join(site, BIG), KILL_AFTER)},
+        stopwriting.stopped,
+        "pip writing 2.0 after it stashed 1.0",
     )
-    try:
-        stopwriting.wait_stopped(pip, TIMEOUT, "pip writing 2.0 after it stashed 1.0")
-    finally:
-        pip.kill()
-        pip.wait(timeout=10)
+    assert killed
     assert os.path.isdir(stash) and files_in(os.path.join(site, BIG)) == KILL_AFTER
     assert BIG not in venv.installed()  # 1.0 in pip's stash, 2.0 without .dist-info: gone from pip list
     assert os.path.isdir(os.path.join(site, f"~{BIG[1:]}-1.0.dist-info"))
@@ -190,7 +187,7 @@ def test_wherever_pip_is_killed_verify_repair_and_its_commands_leave_one_whole_v
     # its ERROR lines; then one version is installed whole, and it imports.
     venv, env, site = big
     venv.pip("install", "--find-links", big_wheels, f"{BIG}==1.0", env=env)
-    kill_upgrade(venv, big_wheels, env, lambda: KILL_POINTS[point](site), point)
+    kill_upgrade(venv, big_wheels, env, lambda _pip: KILL_POINTS[point](site), point)
     repaired = verify(venv, "--repair")
     assert repaired.returncode in (0, 1) and "Traceback" not in repaired.stderr, repaired.stderr
     removed_stash = f"rm -rf {shlex.quote(os.path.join(site, '~'))}"

@@ -7,7 +7,8 @@ PYTHONPATH: nothing is added to the venv (verify would see a stray file there).
 """
 
 import os
-import time
+
+from procs import wait_until
 
 HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stopwriting")
 
@@ -17,13 +18,13 @@ def env(folder, after):
     return {"PYTHONPATH": HOOK, "PLH_TEST_STOP_IN": os.path.join(folder, ""), "PLH_TEST_STOP_AFTER": str(after)}
 
 
+def stopped(process):
+    """Whether `process` (a child of this one) has stopped; an AssertionError if it ended instead."""
+    pid, status = os.waitpid(process.pid, os.WNOHANG | os.WUNTRACED)
+    assert pid == 0 or os.WIFSTOPPED(status), f"it ended before it stopped (status {status})"
+    return pid != 0
+
+
 def wait_stopped(process, timeout, what):
-    """Until `process` (a child of this one) has stopped; an AssertionError if it ends first or in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pid, status = os.waitpid(process.pid, os.WNOHANG | os.WUNTRACED)
-        assert pid == 0 or os.WIFSTOPPED(status), f"it ended before {what} (status {status})"
-        if pid:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    """Until `process` has stopped (``stopped``), bounded by `timeout`."""
+    wait_until(lambda: stopped(process), timeout=timeout, what=what)
