@@ -129,6 +129,7 @@ class Background:
         )
         self.lines = {"stdout": [], "stderr": []}
         self._events = queue.Queue()
+        self._ended = set()  # the streams whose end `expect` saw
         self._readers = [
             threading.Thread(target=self._read, args=(name, stream), daemon=True)
             for name, stream in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr))
@@ -147,13 +148,14 @@ class Background:
         self.proc.stdin.flush()
 
     def expect(self, pattern, stream="stderr", timeout=60):
-        """Wait (bounded) for a line matching `pattern`; return the match."""
+        """Wait (bounded) for a line matching `pattern`; return the match. Fails at
+        once when the process has ended without one, else after `timeout`, saying which."""
         regex = re.compile(pattern)
         for line in self.lines[stream]:
             if regex.search(line):
                 return regex.search(line)
         deadline = time.monotonic() + timeout
-        while True:
+        while len(self._ended) < len(self._readers):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -161,11 +163,22 @@ class Background:
                 name, line = self._events.get(timeout=left)
             except queue.Empty:
                 break
-            if name == stream and line is not None and regex.search(line):
+            if line is None:
+                self._ended.add(name)
+            elif name == stream and regex.search(line):
                 return regex.search(line)
         raise AssertionError(
-            f"no line matching {pattern!r} on {stream} of {self.args} within {timeout}s:\n{self.output()}"
+            f"no line matching {pattern!r} on {stream} of {self.args}: {self.state(timeout)}:\n{self.output()}"
         )
+
+    def state(self, timeout):
+        """Why `expect` gave up, for its message: the process ended (how), or still runs."""
+        if len(self._ended) == len(self._readers):
+            try:
+                return f"it ended, exit status {self.proc.wait(timeout=10)}"
+            except subprocess.TimeoutExpired:
+                return "it closed its output and still runs"
+        return f"still running after {timeout}s"
 
     def running(self):
         return self.proc.poll() is None

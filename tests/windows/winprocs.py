@@ -65,6 +65,18 @@ def silent_exit(result):
     return result.returncode == 1 and not result.stdout and not result.stderr
 
 
+class WineBackground(Background):
+    """A Windows program in the background; a line that never came is told with
+    what Wine runs at that moment (which programs, in which kernel wait)."""
+
+    def state(self, timeout):
+        ps = subprocess.run(
+            ["ps", "-eo", "pid,ppid,stat,wchan:24,etime,args"], capture_output=True, text=True, timeout=30
+        ).stdout.splitlines()
+        wine = [line for line in ps[1:] if re.search(r"wine|\\.exe\b", line, re.IGNORECASE)]
+        return super().state(timeout) + "; Wine's processes then:\n" + "\n".join([ps[0], *wine] if ps else [])
+
+
 class WindowsProcesses(stress.Processes):
     """The race driver's operations as Windows processes under Wine."""
 
@@ -164,7 +176,7 @@ class WinPython:
         return self.run([self.exe("piplockhook.exe"), *args], env=env, check=check, timeout=timeout)
 
     def start(self, args, env=None):
-        return Background(self.argv(args), env or self.env())
+        return WineBackground(self.argv(args), env or self.env())
 
     def start_pip(self, *args, env=None, program="pip.exe"):
         return self.start([self.exe(program), *args], env)
