@@ -7,18 +7,23 @@ uv takes its own lock (<venv>\\.lock; for an interpreter's own site-packages
 of piplockhook: exclusion holds because piplockhook takes the same lock.
 Each claim is paired with the same run under PIPLOCKHOOK=0, which does not
 wait. uv holds its lock while it resolves, so an index (a local HTTP server
-of this test) that answers only when the test says keeps uv holding.
+of this test) that answers only when the test says keeps uv holding. Last, a
+race: two pips and uv.exe changing one distribution at once leave it whole
+with the hook, and break it without (tests/support/stress.py's driver).
 """
 
+import collections
+import concurrent.futures
 import http.server
 import os
 import threading
 import time
 
 import pytest
-from packages import SLOW, SMALL
+import stress
+from packages import DEMO, DEMO_VERSIONS, SLOW, SMALL
 from procs import wait_until
-from winprocs import winpath
+from winprocs import WindowsProcesses, winpath
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +69,13 @@ def held_index():
     index.close()
 
 
+def uv_env(env, tmp_path):
+    """`env` (a Windows process's) with uv's settings: none of the machine's, a cache of the test's."""
+    env = {k: v for k, v in env.items() if not k.startswith("UV_")}
+    env.update(UV_CACHE_DIR=winpath(str(tmp_path / "uv-cache")), UV_NO_PROGRESS="1")
+    return env
+
+
 @pytest.fixture
 def uv(win, tmp_path):
     """start(*install_args) -> uv.exe `pip install` into `win`, verbose, in the background; killed at teardown."""
@@ -71,8 +83,7 @@ def uv(win, tmp_path):
     started = []
 
     def start(*args):
-        env = {k: v for k, v in win.env().items() if not k.startswith(("PIP_", "PIPLOCKHOOK", "UV_"))}
-        env.update(UV_CACHE_DIR=winpath(str(tmp_path / "uv-cache")), UV_NO_PROGRESS="1")
+        env = uv_env({k: v for k, v in win.env().items() if not k.startswith(("PIP_", "PIPLOCKHOOK"))}, tmp_path)
         command = [UV, "pip", "install", "-v", "--python", winpath(win.python), "--find-links", winpath(win.wheelhouse)]
         proc = win.start([*command, *args], env)
         started.append(proc)
@@ -155,3 +166,72 @@ def test_pip_waits_for_uv_holding_the_lock(win, uv, held_index, win_background, 
     assert (installed[SLOW], installed[SMALL]) == ("0.9", "1.0")
     wait_until(lambda: win.probe(win.lock_path) == "free", timeout=BOUND, what="the lock let go")
     win.pip("uninstall", "-y", SLOW, SMALL)
+
+
+class UvProcesses(WindowsProcesses):
+    """A race driver's change made by uv.exe: `pip install --force-reinstall`
+    as `uv pip install --reinstall`, `pip uninstall -y` as `uv pip uninstall`."""
+
+    def argv(self, label, args, hook):
+        win = self.venv
+        rest = ["--reinstall" if a == "--force-reinstall" else a for a in args[1:] if a != "-y"]
+        where = ["--python", winpath(win.python)]
+        if args[0] == "install":
+            where += ["--no-index", "--find-links", winpath(win.wheelhouse)]
+        return [UV, "pip", args[0], *where, *rest]
+
+
+class UvSide:
+    """`win` as the race driver sees it, its changes made by uv.exe."""
+
+    def __init__(self, win):
+        self.win = win
+
+    def stress_processes(self):
+        return UvProcesses(self.win)
+
+
+PIPS, OPS, CONTROL_ROUNDS = 2, 5, 3
+
+
+def change(rng):
+    """One seeded random change of the one distribution (stress.operations' changes only)."""
+    return rng.choice(
+        [("force-reinstall", ["install", "--force-reinstall", f"{DEMO}=={v}"]) for v in DEMO_VERSIONS]
+        + [("uninstall", ["uninstall", "-y", DEMO])]
+    )
+
+
+def mixed_round(win, tmp_path, seed, hook):
+    """Two pips and one uv.exe, each making OPS seeded random changes to the
+    same distribution at once; then `piplockhook verify` and `pip check`."""
+    env = uv_env(win.env(**hooked(hook)), tmp_path)
+    problems, samples = collections.Counter(), []
+    with concurrent.futures.ThreadPoolExecutor(PIPS + 1) as pool:
+        sides = [win] * PIPS + [UvSide(win)]
+        futures = [
+            pool.submit(stress._worker, side, env, seed * 1000 + i, OPS, hook != "0", change)
+            for i, side in enumerate(sides)
+        ]
+        for future in futures:
+            found, some = future.result()
+            problems.update(found)
+            samples.extend(some)
+    problems.update(stress.integrity_problems(win))
+    return problems, samples
+
+
+def test_pips_and_uv_changing_one_distribution_leave_it_whole(win, tmp_path, capsys):
+    problems, samples = mixed_round(win, tmp_path, seed=1, hook="on")
+    with capsys.disabled():
+        print(f"\nmixed race ({win.kind}, hook): {dict(problems) or 'no problems'}")
+    stress.repair(win)
+    assert not problems, f"{dict(problems)}\n" + "\n---\n".join(samples)
+
+
+def test_without_the_hook_the_mixed_race_breaks(win, tmp_path, capsys):
+    rounds = stress.until_broken(win, lambda seed: mixed_round(win, tmp_path, seed, hook="0"), CONTROL_ROUNDS)
+    with capsys.disabled():
+        for i, problems in enumerate(rounds):
+            print(f"\nmixed race ({win.kind}, PIPLOCKHOOK=0): round {i + 1}: {dict(problems) or 'no problems'}")
+    assert rounds[-1], f"no problem in {CONTROL_ROUNDS} unlocked rounds: the mixed race proves nothing"
