@@ -109,12 +109,13 @@ def _run_op(processes, env, label, args, hook):
     return found, f"{label} rc={result.returncode}\n{text[-1500:]}" if found else ""
 
 
-def _worker(venv, env, seed, ops, hook=True):
+def _worker(venv, env, seed, ops, hook=True, choose=operations):
+    """`ops` operations, each `choose(rng)`, one after another."""
     processes = processes_of(venv)
     rng = random.Random(seed)
     problems, samples = collections.Counter(), []
     for _ in range(ops):
-        label, args = operations(rng)
+        label, args = choose(rng)
         found, sample = _run_op(processes, env, label, args, hook)
         problems.update(found)
         if sample and len(samples) < 3:
@@ -161,3 +162,19 @@ def repair(venv):
 
 if __name__ == "__main__":
     sys.exit("use tests/slow/test_race.py or benchmarks/stress.py")
+
+
+def until_broken(venv, play, rounds):
+    """The control: `play(seed)` (an unlocked round: its problems Counter,
+    samples) for seeds 1..rounds until one shows problems, the venv repaired
+    between rounds and after the last; returns each round's problems."""
+    found = []
+    try:
+        for seed in range(1, rounds + 1):
+            found.append(play(seed)[0])
+            if found[-1]:
+                break
+            repair(venv)
+    finally:
+        repair(venv)
+    return found

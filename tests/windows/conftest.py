@@ -1,7 +1,8 @@
 """The Windows tier (`.ci/wine test`): real Windows pips under Wine.
 
 Collected only when .ci/wine runs it (PLH_TIER=windows, an explicit switch:
-PLH_WINE_CACHE alone, a cache path, does not make the main suite collect it). Fixtures: a wheelhouse for Windows, and each module's
+PLH_WINE_CACHE alone, a cache path, does not make the main suite collect it),
+and test_win_uv.py only when .ci/sid uvwine does (PLH_TIER=windows-uv). Fixtures: a wheelhouse for Windows, and each module's
 interpreter of both kinds ("system": the interpreter's own site-packages;
 "venv": a virtualenv made on Windows).
 """
@@ -17,9 +18,16 @@ import pytest
 import winpackages
 from fixtures import restore_site
 
-if os.environ.get("PLH_TIER") != "windows":
-    collect_ignore_glob = ["test_*.py"]
+# PLH_TIER=windows-uv (.ci/sid uvwine, Wine 10) collects only test_win_uv.py:
+# uv.exe does not start under the Windows tier's Wine 8.
+TIER = os.environ.get("PLH_TIER")
+if TIER == "windows":
+    collect_ignore_glob = ["test_win_uv.py"]
+elif TIER == "windows-uv":
+    collect_ignore_glob = ["test_win_[!u]*.py", "test_win_u[!v]*.py"]
 else:
+    collect_ignore_glob = ["test_*.py"]
+if TIER in ("windows", "windows-uv"):
     from winprocs import CACHE, WinHolder, make_system, make_venv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

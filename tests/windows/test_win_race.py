@@ -43,15 +43,6 @@ def test_with_the_hook_nothing_breaks(win, capsys):
 
 
 def test_without_the_hook_the_same_scenario_breaks(win, capsys):
-    rounds = []
-    try:
-        for seed in range(1, CONTROL_ROUNDS + 1):
-            problems, _ = run_round(win, seed=seed, hook=False)
-            rounds.append(problems)
-            if problems:
-                break
-            stress.repair(win)
-    finally:
-        stress.repair(win)
+    rounds = stress.until_broken(win, lambda seed: run_round(win, seed=seed, hook=False), CONTROL_ROUNDS)
     report(capsys, win, "PIPLOCKHOOK=0", rounds)
     assert rounds[-1], f"no problem in {CONTROL_ROUNDS} unlocked rounds: the stress scenario proves nothing"
