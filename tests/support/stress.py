@@ -160,10 +160,6 @@ def repair(venv):
             processes.remove(os.path.join(site, entry))
 
 
-if __name__ == "__main__":
-    sys.exit("use tests/slow/test_race.py or benchmarks/stress.py")
-
-
 def until_broken(venv, play, rounds):
     """The control: `play(seed)` (an unlocked round: its problems Counter,
     samples) for seeds 1..rounds until one shows problems, the venv repaired
@@ -178,3 +174,7 @@ def until_broken(venv, play, rounds):
     finally:
         repair(venv)
     return found
+
+
+if __name__ == "__main__":
+    sys.exit("use tests/slow/test_race.py or benchmarks/stress.py")
