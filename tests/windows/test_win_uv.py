@@ -94,12 +94,18 @@ def uv(win, tmp_path):
         proc.kill()
 
 
+def say(capsys, win, text):
+    """A figure for CI's log, which a passing test's captured output never reaches."""
+    with capsys.disabled():
+        print(f"\n{win.kind}: {text}")
+
+
 def hooked(hook):
     return {"PIPLOCKHOOK": "0"} if hook == "0" else {}
 
 
 @pytest.mark.parametrize("hook", ["on", "0"])
-def test_uv_waits_for_a_pip_holding_the_lock(win, uv, hook):
+def test_uv_waits_for_a_pip_holding_the_lock(win, uv, hook, capsys):
     win.pip("install", f"{SMALL}==1.0")
     # `pip uninstall` at its prompt (stdin a pipe, no PIP_NO_INPUT) holds the
     # exclusive lock until answered.
@@ -115,7 +121,7 @@ def test_uv_waits_for_a_pip_holding_the_lock(win, uv, hook):
         if hook == "0":
             rc, out, err = uvp.finish(timeout=BOUND)
             assert rc == 0 and pip.running(), out + err  # uv installed while pip sat at its prompt
-            print(f"uv beside an unhooked pip at its prompt: {time.monotonic() - started:.2f} s")
+            say(capsys, win, f"uv beside an unhooked pip at its prompt: {time.monotonic() - started:.2f} s")
         else:
             uvp.expect(r"Waiting to acquire exclusive lock", timeout=BOUND)
             assert uvp.running() and pip.running()
@@ -127,7 +133,11 @@ def test_uv_waits_for_a_pip_holding_the_lock(win, uv, hook):
         rc, out, err = uvp.finish(timeout=BOUND)
         assert rc == 0, out + err
         if hook != "0":
-            print(f"uv waited {released - started:.2f} s; ended {time.monotonic() - released:.2f} s after pip let go")
+            say(
+                capsys,
+                win,
+                f"uv waited {released - started:.2f} s; ended {time.monotonic() - released:.2f} s after pip let go",
+            )
         assert win.installed()[SLOW] == "0.9"
     finally:
         pip.kill()
@@ -135,7 +145,7 @@ def test_uv_waits_for_a_pip_holding_the_lock(win, uv, hook):
 
 
 @pytest.mark.parametrize("hook", ["on", "0"])
-def test_pip_waits_for_uv_holding_the_lock(win, uv, held_index, win_background, hook):
+def test_pip_waits_for_uv_holding_the_lock(win, uv, held_index, win_background, hook, capsys):
     uvp = uv("--index-url", held_index.url, f"{SLOW}==0.9")
     assert held_index.asked.wait(BOUND), "uv never asked the index:\n" + uvp.output()
     if win.kind == "venv":  # the system's lock is uv's own %TEMP%\uv-<digest>.lock
@@ -145,7 +155,7 @@ def test_pip_waits_for_uv_holding_the_lock(win, uv, held_index, win_background, 
     if hook == "0":
         rc, out, err = pip.finish(timeout=BOUND)
         assert rc == 0 and uvp.running(), out + err  # pip installed while uv held its lock
-        print(f"unhooked pip beside uv holding: {time.monotonic() - started:.2f} s")
+        say(capsys, win, f"unhooked pip beside uv holding: {time.monotonic() - started:.2f} s")
     else:
         pip.expect(r"piplockhook: waiting for (shared|exclusive) lock on .*, held by", timeout=BOUND)
         assert pip.running() and uvp.running()
@@ -158,9 +168,11 @@ def test_pip_waits_for_uv_holding_the_lock(win, uv, held_index, win_background, 
     rc, out, err = pip.finish(timeout=BOUND)
     assert rc == 0, out + err
     if hook != "0":
-        print(
+        say(
+            capsys,
+            win,
             f"pip waited {released - started:.2f} s; uv ended {uv_done - released:.2f} s after release, "
-            f"pip {time.monotonic() - uv_done:.2f} s after uv"
+            f"pip {time.monotonic() - uv_done:.2f} s after uv",
         )
     installed = win.installed()
     assert (installed[SLOW], installed[SMALL]) == ("0.9", "1.0")
