@@ -30,6 +30,21 @@ guarded_rebuild() {  # TARGET STAMP_NAME STAMP_CONTENT FRESH_FN BUILD_FN
     ) 9>"$target.building"
 }
 
+# A Wine cache (its prefix has one Wine server) to this run alone until it
+# exits: the others wait, saying for whom, up to $PLH_WINE_WAIT_MINUTES
+# (default 90). The lock is fd 8, which no Windows program or Wine server may
+# be given (`8>&-`): a server left running must not keep the cache taken.
+take_cache() {  # CACHE WHAT VARIABLE: the cache, what this run does, the variable that picks another
+    local cache=$1 what=$2 variable=$3 who="$1.in-use" minutes="${PLH_WINE_WAIT_MINUTES:-90}"
+    mkdir -p "$(dirname "$cache")"
+    exec 8>>"$who"
+    if ! flock -n 8; then
+        echo "${TIER:-ci}: waiting for $cache, in use by $(cat "$who" 2>/dev/null || echo 'another run') ($variable=<another folder> would not wait)" >&2
+        flock -w "$((minutes * 60))" 8 || die "$cache still in use after $minutes min by $(cat "$who" 2>/dev/null || echo 'another run')"
+    fi
+    echo "pid $$ ($SRC: $what, since $(date '+%F %T'))" >"$who"
+}
+
 # apt-get install ARGS, and once more after an `apt-get update` (the lists may
 # be stale or absent); its output goes to LOG. Another apt-get that holds
 # dpkg's lock (a tier beside this one, a second checkout's CI) is waited for,
