@@ -15,6 +15,8 @@ import sys
 
 __version__ = "0.1.0"
 
+_started = False  # the gate ran here: CPython <= 3.14 runs .pth lines twice in venvs (cpython#75723)
+
 
 def _basename(path: str) -> str:
     name = path.replace("\\", "/").rpartition("/")[2]
@@ -59,17 +61,15 @@ def is_pip_starting(argv: list[str], cmdline: list[str]) -> bool:
 
 def start() -> None:
     """Patch pip if this process is pip and the hook is on. Never raises."""
+    global _started
     try:
         argv = sys.argv
         if not is_pip_starting(argv, _command_line() if argv[:1] == ["-m"] else []):
             return
-        from piplockhook.state import current  # only now: this process is pip
-
-        state = current()
-        if state.started:  # CPython <= 3.14 runs .pth lines twice in venvs (cpython#75723)
+        if _started:
             return
-        state.started = True
-        from piplockhook import settings
+        _started = True
+        from piplockhook import settings  # only now: this process is pip
 
         if not settings.hook_wanted(os.environ):
             return

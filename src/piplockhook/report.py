@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import sys
 
-from piplockhook.state import current
-
 PREFIX = "piplockhook: "
 ERROR_PREFIX = "ERROR: " + PREFIX
 WARNING_PREFIX = "WARNING: " + PREFIX
 PATIENCE_SECONDS = 1.0  # a shorter wait says nothing
 COMMAND_WIDTH = 160  # a command line in a message is cut to this many characters
 QUIET_PATIENCE_SECONDS = 10.0  # under pip's -qq
+SAID: set[str] = set()  # the warnings this process has written: each is said once
 
 
 def shorten(text: str) -> str:
@@ -88,9 +87,8 @@ class Reporter:
 def warning(text: str) -> None:
     """Every warning of ours goes through here: said once per process (a
     fault met at several places, or by every build child, is said once)."""
-    said = current().warned
-    if text not in said:
-        said.add(text)
+    if text not in SAID:
+        SAID.add(text)
         write(text, prefix=WARNING_PREFIX)
 
 

@@ -11,23 +11,23 @@ import threading
 import time
 
 import pytest
+from inprocess import fresh_process
 
 from piplockhook.locations import LockLocation
 from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, LockError, LockTimeout, environment, holders
 from piplockhook.lock.environment import TURNSTILE_SUFFIX, EnvironmentLock, environment_lock
 from piplockhook.report import Reporter
 from piplockhook.settings import read
-from piplockhook.state import ProcessState
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="flock between descriptors")
 
 
 @pytest.fixture(autouse=True)
 def fresh_process_state(monkeypatch):
-    ProcessState.reset()
+    fresh_process()
     monkeypatch.delenv(environment.MARKER, raising=False)
     yield
-    ProcessState.reset()
+    fresh_process()
 
 
 class Recorder(Reporter):
@@ -63,7 +63,7 @@ class Recorder(Reporter):
 
 def forget_holds():
     """As if the holds so far were another process's (they are not nested then)."""
-    ProcessState.current().held.clear()
+    fresh_process()
     os.environ.pop(environment.MARKER, None)
 
 

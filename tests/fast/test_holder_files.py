@@ -10,12 +10,12 @@ import sys
 import time
 
 import pytest
+from inprocess import fresh_process
 
 from piplockhook.locations import LockLocation
 from piplockhook.lock import EXCLUSIVE, holderfiles, holders
 from piplockhook.lock.environment import EnvironmentLock
 from piplockhook.report import Reporter
-from piplockhook.state import ProcessState
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src")
 HOLD = (
@@ -112,7 +112,7 @@ def test_the_kernel_s_holder_and_its_record_are_named_once(tmp_path, recorder):
 
 
 def test_a_record_that_cannot_be_written_leaves_the_lock_as_it_is(tmp_path, monkeypatch):
-    ProcessState.reset()
+    fresh_process()
     lines = []
 
     class Recorder(Reporter):
@@ -128,7 +128,7 @@ def test_a_record_that_cannot_be_written_leaves_the_lock_as_it_is(tmp_path, monk
     finally:
         lock.close()
     assert sorted(os.listdir(tmp_path)) == [".lock", ".lock.turnstile"]
-    ProcessState.reset()
+    fresh_process()
 
 
 def test_a_record_keeps_credentials_of_an_index_url_out(monkeypatch):

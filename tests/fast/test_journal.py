@@ -6,19 +6,19 @@ import os
 import zipfile
 
 import pytest
+from inprocess import fresh_process
 
 from piplockhook.journal import FORMAT, Journal, Unreadable, clear_notice, read
 from piplockhook.journal.restore import restore
 from piplockhook.journal.wheelplan import planned_roots
 from piplockhook.report import Reporter
-from piplockhook.state import ProcessState
 
 HOST = "here"
 
 
 @pytest.fixture(autouse=True)
 def fresh_state():
-    ProcessState.reset()  # warnings are said once per process
+    fresh_process()  # warnings are said once per process
 
 
 def files(root):
@@ -138,11 +138,11 @@ def test_a_stash_that_is_gone_is_named_with_its_repair_until_it_is_back(env, cap
     assert "could not restore pkg 1.0" in err and "pip install --force-reinstall --no-deps pkg==1.0" in err
     assert os.path.exists(journal_path)  # a notice now: nothing in it is replayed
     assert [e["op"] for e in read(journal_path)[1]] == ["lost"]
-    ProcessState.reset()
+    fresh_process()
     restore(journal_path, Reporter(False), HOST)
     assert "still damaged" in capsys.readouterr().err
     put(os.path.join(root, "bin", "pkg"), "repaired")  # pip install --force-reinstall did
-    ProcessState.reset()
+    fresh_process()
     restore(journal_path, Reporter(False), HOST)
     assert not os.path.exists(journal_path)
     assert capsys.readouterr().err == ""
@@ -217,7 +217,7 @@ def test_a_writer_we_could_not_follow_is_named_with_verify(tmp_path, capsys):
     # A notice now, said again by every pip until verify clears it.
     assert [e["op"] for e in read(path)[1]] == ["blind"]
     for _ in range(2):
-        ProcessState.reset()
+        fresh_process()
         assert restore(path, Reporter(False), HOST)
         err = capsys.readouterr().err
         assert "may still be damaged since a pip died while changing it (pid 1 on elsewhere" in err, err
@@ -227,8 +227,7 @@ def test_a_writer_we_could_not_follow_is_named_with_verify(tmp_path, capsys):
 
 
 def test_a_journal_that_cannot_be_written_is_a_debug_line_and_pip_goes_on(tmp_path, monkeypatch, capsys):
-    from piplockhook.pip import journaling
-    from piplockhook.state import hook
+    from piplockhook.pip import hook, journaling
 
     class Lock:
         path = str(tmp_path / "gone" / ".lock")  # its folder is missing: no journal can be created
@@ -283,7 +282,7 @@ def test_a_dead_run_is_named_as_one_then_said_again_until_cleared(tmp_path, caps
         "WARNING: piplockhook: a `piplockhook run -x` command died while changing this environment (pid 7, "
         "`piplockhook run -x -- make install`, started "
     )
-    ProcessState.reset()
+    fresh_process()
     restore(path, Reporter(False), HOST)
     err = capsys.readouterr().err
     assert "this environment may still be damaged since a `piplockhook run -x` command died" in err
@@ -306,7 +305,7 @@ def test_a_writer_carries_a_notice_and_leaves_it_however_it_ends(tmp_path, capsy
     journal = start(path)  # and one that dies: its restore keeps the notice, naming both writers
     journal.append({"op": "remove", "name": "pkg", "version": "1.0"})
     journal.release()
-    ProcessState.reset()
+    fresh_process()
     capsys.readouterr()
     restore(path, Reporter(False), HOST)
     err = capsys.readouterr().err

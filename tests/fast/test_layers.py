@@ -2,7 +2,7 @@
 
 The folders are the layers, bottom to top:
 
-    base       state, settings, uvlock, filesystems            (stdlib only; filesystems: check's table)
+    base       settings, uvlock, filesystems                   (stdlib only; filesystems: check's table)
     voice      report                                          (the lines we write)
     journal    journal/     a writer's journal and its restore: files, not pip, not the lock
     lock       lock/        knows nothing of pip and reads no setting
@@ -29,7 +29,7 @@ from layers import PIP_PROCESS, ROOT  # tests/support: the slow tier checks the 
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "piplockhook")
 
-BASE = {"state", "settings", "uvlock", "filesystems"}
+BASE = {"settings", "uvlock", "filesystems"}
 RANK = {
     "base": 0,
     "voice": 1,
@@ -192,7 +192,7 @@ def test_a_pip_process_imports_the_modules_the_cost_is_counted_for():
 
 def test_the_checker_sees_every_form_of_import():
     assert imports_of("lock") == {"lock._posix", "lock._windows"}  # under `if sys.platform`
-    assert imports_of(ROOT) == {"state", "settings", "pip", "pip.patches"}  # inside start()
+    assert imports_of(ROOT) == {"settings", "pip", "pip.patches"}  # inside start()
     assert imports_of("cli.status") >= {"lock", "lock.holders"}  # `from piplockhook.lock import holders`
     assert imports_of("lock.environment", types_only=True) == {"lock.holders", "locations", "settings"}
     assert "uvlock" in imports_of("locations")  # inside a function

@@ -13,12 +13,11 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from inprocess import fresh_process
 
 from piplockhook import pip as policy
-from piplockhook import state
 from piplockhook.lock import EXCLUSIVE, SHARED, FileLock, environment
 from piplockhook.pip import patches, writing
-from piplockhook.state import ProcessState
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="probes with flock")
 
@@ -26,15 +25,15 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="probes with flo
 @pytest.fixture(autouse=True)
 def hooked(monkeypatch, tmp_path):
     """A fresh hook state, settings that lock tmp_path/env/.lock."""
-    ProcessState.reset()
+    fresh_process()
     for name in list(os.environ):
         if name.startswith("PIPLOCKHOOK"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PIPLOCKHOOK_LOCKFILE", str(tmp_path / "env" / ".lock"))
-    hook_state = state.hook()
+    hook_state = policy.hook()
     hook_state.command_error = type("CommandError", (Exception,), {})
     yield hook_state
-    ProcessState.reset()
+    fresh_process()
 
 
 def probe(path, mode):

@@ -10,7 +10,6 @@ ROOT = "__init__"  # the package piplockhook itself: the startup gate
 # (benchmarks/pip_overhead.py).
 PIP_PROCESS = {
     ROOT,
-    "state",
     "settings",
     "report",
     "locations",

@@ -16,7 +16,7 @@ A marker line counts only while its pid is alive and, where the kernel tells us
 A holder that handed its lock to a child (``handed_to``: a ``piplockhook run``
 killed while its command runs) counts while that child, named in its still
 locked holder file, is this process or an ancestor.
-Within one process, the locks held are in ``ProcessState.held``.
+Within one process, the locks held are in ``HELD``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from piplockhook.lock import (
     holderfiles,
 )
 from piplockhook.report import Reporter
-from piplockhook.state import current
 
 TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
 
@@ -62,6 +61,7 @@ __all__ = [
 
 TURNSTILE_SUFFIX = ".turnstile"  # beside the lock file; see EnvironmentLock._acquire_fairly
 JOURNAL_SUFFIX = ".journal"  # beside the lock file: a writer's journal (journal/), see _restore_after_crash
+HELD: dict[str, EnvironmentLock] = {}  # lock path -> the EnvironmentLock that holds it in this process
 READ_ONLY_EXCLUSIVE = ", open read-only, no write permission: an NFSv4 mount would refuse this exclusive lock (EBADF)"
 
 
@@ -117,7 +117,7 @@ def ancestor_mode(path: str, env: Mapping[str, str] = os.environ) -> str | None:
 def covering_mode(path: str, asking: object) -> tuple[str | None, str]:
     """(mode, who) of a hold on `path` that covers `asking`'s request: this
     process's own (another EnvironmentLock), else an ancestor's; (None, "")."""
-    outer = current().held.get(path)
+    outer = HELD.get(path)
     if outer is not None and outer is not asking and outer.mode:
         return outer.mode, THIS_PROCESS
     mode = ancestor_mode(path)
@@ -131,16 +131,15 @@ class Publication:
         self.env = env
         self.saved: str | None = None  # the inherited value, while we publish
 
-    def publish(self, path: str, mode: str, holder: object) -> None:
-        current().held[path] = holder
+    def publish(self, path: str, mode: str, holder: EnvironmentLock) -> None:
+        HELD[path] = holder
         if self.saved is None:
             self.saved = self.env.get(MARKER, "")
         self.env[MARKER] = with_hold(self.saved, path, mode)
 
-    def withdraw(self, path: str, holder: object) -> None:
-        held = current().held
-        if held.get(path) is holder:
-            del held[path]
+    def withdraw(self, path: str, holder: EnvironmentLock) -> None:
+        if HELD.get(path) is holder:
+            del HELD[path]
         if self.saved is not None:
             if self.saved:
                 self.env[MARKER] = self.saved

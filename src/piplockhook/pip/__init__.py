@@ -1,9 +1,10 @@
 """The pip side: what piplockhook knows of pip's commands, and a command
-under its lock. Beside it: ``patches`` (what changes in a pip process; the
-startup gate's other half) and ``importhooks`` (how we reach into pip, and
-wrapt, cheaply), and ``writing`` (what changes once pip writes). Only a pip
-process imports ``piplockhook.pip``, and each module costs it ~0.25 M
-instructions to import (P2): so these three parts share this one.
+under its lock, and this process's hook state (``hook()``). Beside it:
+``patches`` (what changes in a pip process; the startup gate's other half)
+and ``importhooks`` (how we reach into pip, and wrapt, cheaply), and
+``writing`` (what changes once pip writes). Only a pip process imports
+``piplockhook.pip``, and each module costs it ~0.25-0.5 M instructions to
+import (P2): so these parts share this one.
 
 - **The policy**, as pip keeps ``commands_dict`` in ``commands/__init__.py``:
   which lock each pip command takes (``COMMAND_LOCKS``, the whole policy in one
@@ -38,12 +39,36 @@ from piplockhook.lock import EXCLUSIVE, SHARED, LockError
 from piplockhook.lock.environment import EnvironmentLock, environment_lock
 from piplockhook.report import Reporter, cancelled_line, error_line, warning
 from piplockhook.settings import Settings
-from piplockhook.state import hook
 
 TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
+
+
+class HookState:
+    """What this pip process's hook knows: what it patched, the pip internals
+    it captured, and the commands running under their locks."""
+
+    def __init__(self) -> None:
+        self.patched = {"Command.main": False, "install_given_reqs": False}
+        self.said_fallback: set[str] = set()
+        self.runs: list[CommandRun] = []  # each running command's, innermost last
+        self.command_error: Any = RuntimeError  # pip's CommandError once pip is imported
+        self.get_default_environment: Callable[[], Any] | None = None
+        self.install_given_reqs_signature: Any = None  # its inspect.Signature, once patched
+        self.import_hooks: Any = None  # the ImportHooks finder while it is on sys.meta_path
+
+
+_hook: HookState | None = None
+
+
+def hook() -> HookState:
+    """This process's hook state (made on first use)."""
+    global _hook
+    if _hook is None:
+        _hook = HookState()
+    return _hook
 
 
 class Policy:

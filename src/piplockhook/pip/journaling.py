@@ -40,8 +40,8 @@ from piplockhook.journal.restore import groups_of, restore
 from piplockhook.journal.wheelplan import planned_roots
 from piplockhook.lock.environment import JOURNAL_SUFFIX
 from piplockhook.lock.holderfiles import _command, host_name, pid_namespace
+from piplockhook.pip import hook
 from piplockhook.pip.importhooks import cannot_patch, wrap_attribute
-from piplockhook.state import hook
 
 Wrapped = Callable[..., Any]
 

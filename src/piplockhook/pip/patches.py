@@ -45,6 +45,7 @@ from piplockhook.pip import (
     close_quietly,
     fallback,
     held_outside_command,
+    hook,
     may_ask_for_help,
     pip_is_done_with_pkg_resources,
     quiet_from_argv,
@@ -54,9 +55,8 @@ from piplockhook.pip import (
     writes,
 )
 from piplockhook.pip.importhooks import ImportHooks, cannot_patch, complete_wrapt, wrap_attribute, wrapt
-from piplockhook.report import Reporter, error_line, warning
+from piplockhook.report import SAID, Reporter, error_line, warning
 from piplockhook.settings import EXIT_BAD_CONFIG, ConfigError, Settings, read
-from piplockhook.state import current, hook
 
 TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
 
@@ -184,7 +184,7 @@ def _ignored_for_help(exc: ConfigError | None = None) -> None:
         exc = bad
     except Exception:  # nothing locked, nothing to say
         return
-    if not any(said.startswith(str(exc)) for said in current().warned):
+    if not any(said.startswith(str(exc)) for said in SAID):
         warning(f"{exc}; {IGNORED_FOR_HELP}")
 
 

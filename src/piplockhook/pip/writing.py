@@ -14,10 +14,9 @@ from __future__ import annotations
 import sys
 
 from piplockhook.lock import EXCLUSIVE
-from piplockhook.pip import CommandRun, refresh_installed_view, unlocked_because
+from piplockhook.pip import CommandRun, hook, refresh_installed_view, unlocked_because
 from piplockhook.report import Reporter, warning
 from piplockhook.settings import default_enabled, our_record, set_default
-from piplockhook.state import hook
 
 TYPE_CHECKING = False  # typing's, without importing typing in every pip at startup (P2; mypy: always_true)
 
