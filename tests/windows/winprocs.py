@@ -19,6 +19,13 @@ from procs import TIMEOUT, Background, LockHolder, controlled_env
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("PLH_WINE_CACHE", "/var/tmp/piplockhook-wine")
 WINE = os.environ.get("PLH_WINE", "/usr/lib/wine/wine64")
+# Wine with the address space laid out the same every time (setarch -R:
+# ADDR_NO_RANDOMIZE, which the Windows programs it starts inherit). Debian's
+# wine64 8 has no preloader to keep free the addresses Windows needs: with the
+# kernel's randomization, about one start in 2000 found its heap where Wine
+# maps the shared user data (0x7ffe0000), or failed to load ws2_32, and exited
+# 1 having printed nothing (Wine says why on its err channel, silenced here).
+WINE_ARGV = ["setarch", os.uname().machine, "-R", WINE]
 BASE = os.path.join(CACHE, "python")  # the pip-capable embeddable interpreter
 TOOLS = os.path.join(CACHE, "tools")  # virtualenv and its dependencies, unpacked
 # No Mono or Gecko prompts; no winedbg: a Windows program that crashes exits
@@ -50,14 +57,14 @@ WINDOWS_PROBLEMS = {
 
 
 # Exit 1 with nothing printed at all is no failure of pip, python.exe or
-# ours: under Wine it is a Windows program whose wineserver went away under
-# it (`wineserver -k` by another user of the prefix: .ci/wine now lets one
-# use a cache at a time), or a launcher (pip.exe) that could not start its
-# python.exe, whose "Fatal error in launcher" reaches only a console, not a
-# pipe. It is not run again: the failure says so.
+# ours: under Wine it is a Windows program that Wine could not start (its
+# reason goes to Wine's err channel, which WINEDEBUG=-all silences: see
+# WINE_ARGV for the one found), or whose wineserver went away under it
+# (`wineserver -k` by another user of the prefix: .ci/wine lets one use a
+# cache at a time). It is not run again: the failure says so.
 SILENT_EXIT = (
-    "exit 1 with no output at all: the Wine server ended under it (wineserver -k, or killed), "
-    "or the launcher could not start its python.exe (Wine shows its error only on a console)"
+    "exit 1 with no output at all: Wine could not start it (WINEDEBUG=err+all shows why), "
+    "or the Wine server ended under it (wineserver -k, or killed)"
 )
 
 
@@ -132,7 +139,7 @@ class WinPython:
         return {**wine_env(), **{k: v for k, v in env.items() if k.startswith(("PIP_", "PIPLOCKHOOK", "PYTHON"))}}
 
     def argv(self, args):
-        return [WINE, *args]
+        return [*WINE_ARGV, *args]
 
     def run(self, args, env=None, timeout=TIMEOUT, check=True):
         result = self._completed(self.argv(args), env, timeout)
