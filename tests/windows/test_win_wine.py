@@ -4,10 +4,8 @@ ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
 
 
 def test_windows_programs_run_without_address_randomization(win):
-    # Debian's wine64 8 has no preloader: with the kernel's randomization, about
-    # one start in 2000 found its heap where Wine maps the shared user data and
-    # exited 1 having printed nothing. The programs a Windows program starts
-    # inherit the personality (the kernel keeps it across fork and exec).
+    # Why: see WINE_ARGV. The programs a Windows program starts inherit the
+    # personality (the kernel keeps it across fork and exec).
     program = win.start([win.python, "-c", "import sys; print('up', flush=True); sys.stdin.readline()"])
     try:
         program.expect("up", stream="stdout", timeout=120)
